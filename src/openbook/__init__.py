@@ -1,0 +1,3 @@
+"""openbook: semantic passage retrieval with extractive question answering, on your own machine."""
+
+__version__ = "0.1.0"

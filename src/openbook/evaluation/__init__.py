@@ -1,0 +1,1 @@
+"""Evaluation on SQuAD-format files: retrieval recall, reader and open-book QA accuracy."""
