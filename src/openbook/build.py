@@ -19,7 +19,7 @@ from openbook.tokenization import WordPiece
 
 QUESTION_LENGTH = 32
 PASSAGE_LENGTH = 384
-ATTENTION = "eager"
+ATTENTION = "sdpa"  # exported as OpenVINO ScaledDotProductAttention
 
 
 def sha256(path: Path) -> str:

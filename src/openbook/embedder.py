@@ -13,7 +13,7 @@ from openbook.runtime import CompiledModel, find_model_file
 from openbook.tokenization import WordPiece
 
 DEFAULT_BATCH = 32
-LENGTH_STEP = 16  # pad batch lengths up to a multiple of this, so the runtime sees few distinct shapes
+LENGTH_STEP = 8  # pad batch lengths up to a multiple of this, so the runtime sees few distinct shapes
 
 
 def describe(path: Path, kind: str) -> ModelManifest:
@@ -88,14 +88,15 @@ class Embedder:
         """Vectors for ``texts`` in their order ([n, dimension] float32), batching texts of similar length."""
         if not texts:
             return np.zeros((0, self.manifest.dimension or 0), dtype=np.float32)
-        counts = self.tokenizer.token_counts(list(texts))
+        ids = self.tokenizer.id_lists(list(texts))
+        counts = [len(x) for x in ids]
         order = np.argsort(counts, kind="stable")
         out: np.ndarray | None = None
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             longest = min(max(counts[i] for i in idx) + 2, max_length)
             pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, max_length)
-            batch = self.tokenizer.encode([texts[i] for i in idx], max_length, pad_to=pad)
+            batch = self.tokenizer.encode_ids([ids[i] for i in idx], max_length, pad_to=pad)
             vectors = self._pool(self.model.run(batch)[self.output], batch.attention_mask)
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)

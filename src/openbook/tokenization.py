@@ -61,9 +61,16 @@ class WordPiece:
 
     def encode(self, texts: list[str], max_length: int, pad_to: int | None = None) -> Batch:
         """Encode ``[CLS] text [SEP]`` for each text, truncated to ``max_length``, padded to the longest (or ``pad_to``)."""
-        encs = self._tok.encode_batch(texts, add_special_tokens=False)
+        return self.encode_ids(self.id_lists(texts), max_length, pad_to)
+
+    def id_lists(self, texts: list[str]) -> list[list[int]]:
+        """Word-piece ids of each text (no special tokens)."""
+        return [e.ids for e in self._tok.encode_batch(texts, add_special_tokens=False)]
+
+    def encode_ids(self, id_lists: list[list[int]], max_length: int, pad_to: int | None = None) -> Batch:
+        """``[CLS] ids [SEP]`` for each id list, truncated to ``max_length`` and padded."""
         body = max_length - 2
-        rows = [[self.cls_id, *e.ids[:body], self.sep_id] for e in encs]
+        rows = [[self.cls_id, *ids[:body], self.sep_id] for ids in id_lists]
         return self._pad(rows, [None] * len(rows), pad_to)
 
     def encode_pairs(

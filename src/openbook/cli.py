@@ -1,0 +1,182 @@
+"""The ``openbook`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from openbook import display
+from openbook.errors import OpenbookError
+from openbook.paths import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir, resolve_index
+
+app = typer.Typer(
+    help="Ask questions of your own documents: semantic passage retrieval with extractive QA.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Build and list models.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-format files.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
+
+IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
+RetrieverOpt = Annotated[
+    Optional[str], typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")],
+    index: IndexOpt = "default",
+    retriever: RetrieverOpt = None,
+    passage_tokens: Annotated[
+        Optional[int], typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Split documents into passages, encode them and add them to an index (atomically)."""
+    from dataclasses import asdict
+
+    from openbook.loaders import load_documents
+    from openbook.retriever import Retriever
+
+    docs = load_documents(paths)
+    r = Retriever(index, model=retriever)
+    with display.progress_bar(enabled=not json_out) as update:
+        report = r.add(docs, passage_tokens=passage_tokens, progress=update)
+    info = r.index.info()
+    if json_out:
+        display.print_json({**asdict(report), "index": info})
+        return
+    display.console.print(
+        f"[bold]{info['index']}[/]: {report.documents_added} added, {report.documents_updated} updated, "
+        f"{report.documents_unchanged} unchanged; {report.passages_added} passages encoded, "
+        f"{report.passages_removed} removed in {report.seconds:.1f} s. "
+        f"Now {info['documents']} documents, {info['passages']} passages."
+    )
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="A question in plain words.")],
+    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
+    index: IndexOpt = "default",
+    retriever: RetrieverOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Find the passages that best answer a question."""
+    from openbook.retriever import Retriever
+
+    if k < 1:
+        raise OpenbookError("-k must be at least 1")
+    results = Retriever(index, model=retriever).search(question, k)
+    if json_out:
+        display.print_json({"question": question, "results": [display.result_dict(r) for r in results]})
+    else:
+        display.show_results(question, results)
+
+
+@app.command()
+def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
+    """Show an index: documents, passages, model, size."""
+    from openbook.index import Index
+
+    data = Index.open(resolve_index(index)).info()
+    if json_out:
+        display.print_json(data)
+    else:
+        display.show_table(f"index {data['index']}", data)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
+    retriever: Annotated[Optional[str], typer.Option("--retriever", help="Retriever model.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recall@1/5/20 of each question's own paragraph among all the file's paragraphs."""
+    from openbook.embedder import Embedder
+    from openbook.evaluation.retrieval import evaluate_retrieval
+    from openbook.paths import resolve_model
+
+    embedder = Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
+    with display.progress_bar(enabled=not json_out) as update:
+        result = evaluate_retrieval(embedder, squad_file, progress=update)
+    if json_out:
+        display.print_json(result)
+    else:
+        display.show_table(f"retrieval on {squad_file.name}", result)
+
+
+@models_app.command("list")
+def models_list(json_out: JsonOpt = False) -> None:
+    """The models installed under models/."""
+    from dataclasses import asdict
+
+    from openbook.manifest import MANIFEST, ModelManifest
+
+    found = [ModelManifest.load(p.parent) for p in sorted(models_dir().glob(f"*/{MANIFEST}"))]
+    if json_out:
+        display.print_json([asdict(m) for m in found])
+        return
+    from rich.table import Table
+
+    table = Table("name", "kind", "precision", "inputs", "outputs", "lengths", "measured")
+    for m in found:
+        table.add_row(
+            m.name, m.kind, m.precision, ", ".join(m.inputs.values()), ", ".join(m.outputs.values()),
+            f"{m.question_length}/{m.passage_length}", ", ".join(f"{k} {v}" for k, v in m.measured.items()),
+        )
+    display.console.print(table)
+
+
+@models_app.command("build")
+def models_build(
+    which: Annotated[str, typer.Argument(help="retriever, reader or all")] = "all",
+    shared: Annotated[Path, typer.Option(help="Folder with models/ and data/ checkpoints.")] = Path("../shared"),
+    samples: Annotated[int, typer.Option(help="Calibration samples for INT8.")] = 300,
+    fp32: Annotated[bool, typer.Option("--fp32", help="Skip INT8 quantisation.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for the built models (default models/).")] = None,
+) -> None:
+    """Rebuild the embedded defaults from the fine-tuned checkpoints (needs the 'build' extra)."""
+    try:
+        from openbook import build
+    except ImportError as exc:
+        raise OpenbookError(f"building models needs the build extra (pip install -e '.[build]'): {exc}") from None
+    out = out or models_dir()
+    calibration = shared / "data" / "squad" / "train-v1.1.json"
+    if which not in ("retriever", "reader", "all"):
+        raise OpenbookError(f"unknown model {which!r}: use retriever, reader or all")
+    for kind, name, fn in (
+        ("retriever", DEFAULT_RETRIEVER, build.build_retriever),
+        ("reader", DEFAULT_READER, build.build_reader),
+    ):
+        if which in (kind, "all"):
+            checkpoint = shared / "models" / f"{kind}-minilm-squad11"
+            if not checkpoint.is_dir():
+                raise OpenbookError(f"checkpoint not found: {checkpoint}")
+            target = out / (name if not fp32 else name.replace("-int8", "-fp32"))
+            fn(checkpoint, target, calibration, samples=samples, int8=not fp32, log=display.errors.print)
+            display.console.print(f"built {target}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except OpenbookError as exc:
+        display.errors.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        display.errors.print("interrupted: nothing was changed", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

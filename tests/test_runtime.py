@@ -1,0 +1,87 @@
+"""The runtime and embedder on models of static and dynamic shape, IR and ONNX, with input names read from the model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openbook.embedder import Embedder
+from openbook.errors import OpenbookError
+from openbook.runtime import CompiledModel, match_inputs
+from openbook.tokenization import WordPiece
+
+TEXTS = [
+    "The river Thames flows through London.",
+    "Photosynthesis turns light into chemical energy in plants.",
+    "A short one.",
+    "The Thames is a river that flows through the city of London and out to the North Sea " * 3,
+]
+
+
+def test_match_inputs_by_alias():
+    got = match_inputs(["input_ids", "input_mask", "segment_ids"])
+    assert got == {"input_ids": "input_ids", "attention_mask": "input_mask", "token_type_ids": "segment_ids"}
+
+
+def test_match_inputs_names_what_is_missing():
+    with pytest.raises(OpenbookError, match="attention_mask"):
+        match_inputs(["input_ids", "token_type_ids"])
+    with pytest.raises(OpenbookError, match="pixel_values"):
+        match_inputs(["input_ids", "attention_mask", "pixel_values"])
+
+
+def test_static_model_reports_its_shape(standin_dir):
+    model = CompiledModel(standin_dir / "static")
+    assert (model.max_batch, model.max_length) == (1, 384)
+    assert "position_ids" in model.inputs
+    dynamic = CompiledModel(standin_dir / "dynamic")
+    assert (dynamic.max_batch, dynamic.max_length) == (None, None)
+
+
+@pytest.mark.parametrize("kind", ["static", "dynamic", "onnx"])
+def test_encode_matches_one_at_a_time(standin_dir, kind):
+    """Batched, length-sorted encoding gives each text the vector it gets alone, in the caller's order."""
+    emb = Embedder(standin_dir / kind, batch_size=3)
+    batched = emb.encode_passages(TEXTS)
+    alone = np.vstack([emb.encode_passages([t]) for t in TEXTS])
+    assert batched.shape == (len(TEXTS), emb.dimension)
+    np.testing.assert_allclose(batched, alone, rtol=1e-4, atol=1e-5)
+    # vectors differ between texts: order was kept, not shuffled by the length sort
+    assert not np.allclose(batched[0], batched[1])
+
+
+def test_static_and_dynamic_agree_on_meaning(standin_dir):
+    """Texts that share words are nearer than texts that do not, whatever the shape."""
+    for kind in ("static", "dynamic", "onnx"):
+        emb = Embedder(standin_dir / kind)
+        q = emb.encode_questions(["Which river flows through London?"])[0]
+        p = emb.encode_passages(TEXTS[:2])
+        cos = p @ q / (np.linalg.norm(p, axis=1) * np.linalg.norm(q))
+        assert cos[0] > cos[1], kind
+
+
+def test_questions_are_cut_at_32_tokens(standin_dir, vocab):
+    emb = Embedder(standin_dir / "dynamic")
+    tok = WordPiece(vocab)
+    long_question = "why " * 100
+    assert tok.encode([long_question], 32).input_ids.shape[1] == 32
+    a = emb.encode_questions([long_question])
+    b = emb.encode_questions(["why " * 30])  # 30 words + [CLS] [SEP] = 32 tokens
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_default_retriever_is_int8_and_normalised(vocab):
+    emb = Embedder(vocab.parent)
+    assert emb.manifest.precision == "int8" and emb.manifest.dimension == 384
+    v = emb.encode_passages(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-3)
+    q = emb.encode_questions(["What process do plants use to turn light into energy?"])[0]
+    assert int(np.argmax(v @ q)) == 1
+
+
+def test_wrong_model_is_refused(tmp_path):
+    with pytest.raises(OpenbookError, match="model not found"):
+        Embedder(tmp_path / "nothing-here")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OpenbookError, match="no .xml or .onnx"):
+        Embedder(tmp_path / "empty")
