@@ -58,13 +58,13 @@ class Embedder:
         self.batch_size = batch_size
         if self.model.max_length is not None and self.model.max_length < self.manifest.question_length:
             raise OpenbookError(f"model takes {self.model.max_length} tokens, fewer than a question's {self.manifest.question_length}")
-        self._dimension: int | None = self.manifest.dimension
+        if self.manifest.dimension is None:  # described from the file: learn the dimension from one vector
+            self.manifest.dimension = int(self.encode_questions(["dimension probe"]).shape[1])
 
     @property
     def dimension(self) -> int:
-        if self._dimension is None:
-            self._dimension = int(self.encode_questions(["dimension probe"]).shape[1])
-        return self._dimension
+        assert self.manifest.dimension is not None
+        return self.manifest.dimension
 
     @property
     def metric(self) -> str:

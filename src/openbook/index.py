@@ -63,6 +63,10 @@ def model_mismatch(built: dict[str, Any], model: ModelManifest) -> str | None:
     return None
 
 
+class _Discard(Exception):
+    """Ends a transaction that has nothing to write."""
+
+
 @dataclass
 class Transaction:
     """The next generation being written: change ``store`` (in ``with store.conn``) and ``vectors``."""
@@ -71,6 +75,7 @@ class Transaction:
     vectors: VectorIndex
     generation: int
     settings: dict[str, Any]
+    discard: bool = False  # set when there turned out to be nothing to write
 
 
 class Index:
@@ -198,6 +203,8 @@ class Index:
             try:
                 tx = Transaction(store, vectors, new, dict(self.manifest.get("settings", {})))
                 yield tx
+                if tx.discard:
+                    raise _Discard
                 if store.count_passages() != len(vectors):
                     raise OpenbookError("internal error: passages and vectors differ; nothing was written")
                 store.conn.commit()
@@ -210,10 +217,12 @@ class Index:
                     "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 }
                 write_json_atomic(self.path / MANIFEST, manifest)  # the commit point
-            except BaseException:
+            except BaseException as exc:
                 store.close()
                 for leftover in (db, vec, vec.with_name(vec.name + ".tmp")):
                     leftover.unlink(missing_ok=True)
+                if isinstance(exc, _Discard):
+                    return
                 raise
             old = self.generation
             self.manifest = manifest

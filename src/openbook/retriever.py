@@ -58,12 +58,12 @@ class Retriever:
     ) -> None:
         self.index_path = resolve_index(index)
         self._index: Index | None = None
-        if model is None and (self.index_path / "index.json").is_file():
-            built = Index.open(self.index_path)
-            model = built.model.get("path")
-            if model is None or not Path(model).exists():
-                model = resolve_model(built.model.get("name"), DEFAULT_RETRIEVER)
-            self._index = built
+        if (self.index_path / "index.json").is_file():
+            self._index = Index.open(self.index_path)
+            if model is None:  # search with the model that built the index
+                model = self._index.model.get("path")
+                if model is None or not Path(model).exists():
+                    model = resolve_model(self._index.model.get("name"), DEFAULT_RETRIEVER)
         self.model_path = resolve_model(model, DEFAULT_RETRIEVER)
         self.embedder = Embedder(self.model_path, batch_size=batch_size, precision=precision)
         if self._index is not None:
@@ -107,7 +107,6 @@ class Retriever:
         report = IndexReport()
         with index.transaction(self.embedder.dimension) as tx:
             tokens = passage_tokens or int(tx.settings.get("passage_tokens", DEFAULT_PASSAGE_TOKENS))
-            tx.settings["passage_tokens"] = tokens
             todo: list[tuple[Document, str, list[Passage]]] = []
             replaced: list[str] = []
             for n, doc in enumerate(documents):
@@ -125,6 +124,7 @@ class Retriever:
                 if progress:
                     progress("split", n + 1, len(documents))
             passages = [p for _, _, ps in todo for p in ps]
+            tx.discard = not todo and tokens == tx.settings.get("passage_tokens")
             done = 0
 
             def step(count: int) -> None:
@@ -142,6 +142,7 @@ class Retriever:
                     ids += tx.store.add_document(doc, key, ps)
                 if vectors is not None:
                     tx.vectors.add(ids, vectors)
+            tx.settings["passage_tokens"] = tokens
             report.passages_added = len(passages)
             report.passages_removed = len(removed)
         report.seconds = time.perf_counter() - start
