@@ -82,6 +82,39 @@ def search(
         display.show_results(question, results)
 
 
+ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model folder or file.")]
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="A question; leave out for the interactive mode.")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many passages to read.")] = 5,
+    top_answers: Annotated[int, typer.Option("--top-answers", "-n", help="How many answers to show.")] = 3,
+    index: IndexOpt = "default",
+    retriever: RetrieverOpt = None,
+    reader: ReaderOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
+    from openbook.pipeline import OpenBook
+    from openbook.retriever import Retriever
+
+    if k < 1 or top_answers < 1:
+        raise OpenbookError("-k and --top-answers must be at least 1")
+    book = OpenBook(retriever=Retriever(index, model=retriever), reader=reader, k=k, top_answers=top_answers)
+    book.retriever.index  # fail now, not at the first question, when there is no index
+    if question is None:
+        from openbook import interactive
+
+        interactive.run(book, json_out)
+        return
+    answers = book.ask(question)
+    if json_out:
+        display.print_json({"question": question, "answers": [a.to_dict() for a in answers]})
+    else:
+        display.show_answers(question, answers)
+
+
 @app.command()
 def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
     """Show an index: documents, passages, model, size."""

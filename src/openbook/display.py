@@ -79,3 +79,46 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
     with progress:
         yield update
+
+
+def highlighted(text: str, start: int, end: int, context: int = 300) -> Text:
+    """The passage around ``text[start:end]`` with the span highlighted; long passages are trimmed to ``context``."""
+    left = max(0, start - context)
+    right = min(len(text), end + context)
+    if left > 0:
+        left = text.find(" ", left, start) + 1 or left
+    if right < len(text):
+        right = text.rfind(" ", end, right) if text.rfind(" ", end, right) > 0 else right
+    out = Text("… " if left > 0 else "")
+    out.append(" ".join(text[left:start].split()) + (" " if text[start - 1 : start].isspace() else ""))
+    out.append(text[start:end], style="bold black on yellow")
+    out.append((" " if text[end : end + 1].isspace() else "") + " ".join(text[end:right].split()))
+    if right < len(text):
+        out.append(" …")
+    return out
+
+
+def show_answers(question: str, answers: list[Any]) -> None:
+    """The best answer highlighted in its passage, its source and scores, then the next best answers."""
+    console.print(Text.assemble(("Q: ", "bold"), question))
+    if not answers:
+        console.print("[yellow]No answer found in the retrieved passages.[/]")
+        return
+    best = answers[0]
+    p = best.passage
+    console.print(Text.assemble(("A: ", "bold"), (best.text, "bold green")))
+    console.print(highlighted(p.text, best.start, best.end), highlight=False)
+    console.print(
+        Text(
+            f"{p.title or p.doc_id} · {p.source} [{best.document_start}:{best.document_end}] · score {best.score:.2f} "
+            f"(span {best.span_score:.2f}, no-answer {best.no_answer_score:.2f}, "
+            f"retrieval {best.retrieval_score:.3f} at rank {best.retrieval_rank})",
+            style="dim",
+        )
+    )
+    if len(answers) > 1:
+        table = Table("#", "answer", "score", "source", box=None, title="next best", title_justify="left")
+        for n, a in enumerate(answers[1:], start=2):
+            table.add_row(str(n), a.text, f"{a.score:.2f}", a.passage.title or a.passage.doc_id)
+        console.print(table)
+    console.print()

@@ -53,9 +53,7 @@ def evaluate_reader(
         "windows_per_second": round(windows / seconds, 2) if seconds else 0.0,
     }
     if any(q.is_impossible for q in questions):
-        result["no_answer_accuracy"] = _percent(
-            [float(a == q.is_impossible) for a, q in zip(abstained, questions)]
-        )
+        result["no_answer_accuracy"] = _percent([float(a == q.is_impossible) for a, q in zip(abstained, questions)])
         result["has_answer_f1"] = _percent([s for s, q in zip(scores, questions) if not q.is_impossible])
         result["no_answer_f1"] = _percent([s for s, q in zip(scores, questions) if q.is_impossible])
         result["no_answer_threshold"] = reader.no_answer_threshold if reader.no_answer else None

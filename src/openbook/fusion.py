@@ -1,0 +1,25 @@
+"""QA reranking: one score per answer from the reader's span score, its no-answer margin and the retrieval score.
+
+    fused = span + margin_weight × (span − null) + retrieval_weight × retrieval
+
+``span`` is start + end logit, ``null`` the passage's [CLS] score (the default reader learnt it as "the answer is not in
+this passage"), ``retrieval`` the passage's retrieval score. All three are comparable across passages, so the fused
+score is too. The default weights were chosen on SQuAD v1.1 dev articles 1-24 (``openbook eval qa --tune``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Weights:
+    margin: float = 0.0
+    retrieval: float = 0.0
+
+    def score(self, span: float, null: float, retrieval: float) -> float:
+        return span + self.margin * (span - null) + self.retrieval * retrieval
+
+
+SPAN_ONLY = Weights(0.0, 0.0)
+DEFAULT_WEIGHTS = Weights(margin=0.0, retrieval=0.0)
