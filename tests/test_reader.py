@@ -189,6 +189,13 @@ def test_static_and_dynamic_models_agree(models):
         assert [a.score for a in got] == pytest.approx([a.score for a in want], abs=1e-3)
 
 
+def test_nothing_to_read_gives_no_answers(models):
+    r = reader(models["v2"])
+    assert r.read("what?", []) == []
+    assert r.read("what?", ["", "  \n "]) == []
+    assert r.read_batch([]) == []
+
+
 def test_outputs_are_found_by_manifest_name_or_position(models):
     assert reader(models["hf"]).outputs == ("start_logits", "end_logits")
     assert reader(models["omz"]).outputs == ("output_s", "output_e")

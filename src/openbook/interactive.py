@@ -44,10 +44,10 @@ class Session:
                 display.console.print(f"[red]:{name} needs a whole number of at least 1[/]")
             elif name == "k":
                 self.book.k = int(arg)
-                display.console.print(f"reading the top {self.book.k} passages")
+                display.console.print(f"reading the top {self.book.k} passages", highlight=False)
             else:
                 self.book.top_answers = int(arg)
-                display.console.print(f"showing {self.book.top_answers} answers")
+                display.console.print(f"showing {self.book.top_answers} answers", highlight=False)
         elif name == "json":
             self.json_out = not self.json_out
             display.console.print(f"JSON output {'on' if self.json_out else 'off'}")

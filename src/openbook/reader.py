@@ -7,11 +7,11 @@ The work is split into steps that can each be used and tested alone (as Haystack
    ``max_length`` tokens. ``doc_stride`` has the meaning of Google's BERT ``run_squad.py``: each window starts
    ``doc_stride`` passage tokens after the previous one (not the overlap, as in Hugging Face tokenisers' ``stride``).
 2. model call: windows sorted by length, batched and padded per batch (the runtime pads further for a static model).
-3. postprocess: the ``n_best`` best starts and ends among each window's passage tokens, paired with end ≥ start and at
-   most ``max_answer_tokens`` tokens; a span's score is the raw ``start_logit + end_logit`` (never a per-window
-   softmax), so it compares across windows and passages. Spans map to character offsets through the tokeniser's
-   offsets, widened to whole words (a span never starts or ends inside a word). The same span found in two windows
-   keeps its best score.
+3. postprocess: the ``n_best`` best starts and ends among each window's passage tokens (so question tokens never
+   crowd out candidates), paired with end ≥ start and at most ``max_answer_tokens`` tokens; a span's score is the raw
+   ``start_logit + end_logit`` (never a per-window softmax), so it compares across windows and passages. Spans map to
+   character offsets through the tokeniser's offsets, widened to whole words (a span never starts or ends inside a
+   word). The same span found in two windows keeps its best score.
 4. rank: answers of each question by score, with the no-answer verdict for SQuAD 2.0 models.
 
 The null score of a passage is ``start[CLS] + end[CLS]``, taken as the *minimum* over its windows, as Google's and
@@ -56,7 +56,7 @@ class Answer:
     score: float
     start: int
     end: int
-    passage: PassageLike | None
+    passage: PassageLike  # as given to read()
     passage_index: int
     no_answer_score: float
     is_no_answer: bool = False

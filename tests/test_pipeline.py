@@ -1,0 +1,117 @@
+"""Open-book QA end to end with the default models: retrieve, read, rerank; from Python and a pseudo-terminal."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from openbook.fusion import Weights
+from openbook.loaders import load_documents
+from openbook.pipeline import OpenBook, RankedAnswer, rerank
+from openbook.retriever import Retriever
+from openbook.types import Passage
+
+CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
+QUESTIONS = {
+    "Who designed a lens made of glass rings for lighthouses?": "Augustin Fresnel",
+    "What is the largest volcano in the solar system?": "Olympus Mons",
+    "Which piece in chess can jump over other pieces?": "knight",
+    "In what year did Edward Jenner make the first vaccine?": "1796",
+}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory, vocab) -> OpenBook:
+    retriever = Retriever(tmp_path_factory.mktemp("ix") / "corpus")
+    retriever.add(load_documents([CORPUS]))
+    return OpenBook(retriever=retriever, k=5, top_answers=3)
+
+
+def test_ask_finds_the_answer_in_its_passage(book):
+    for question, expected in QUESTIONS.items():
+        best = book.ask(question)[0]
+        assert expected in best.text, (question, best.text)
+        assert best.passage.text[best.start : best.end] == best.text
+        doc = book.retriever.index.store.document(best.passage.doc_id)
+        assert doc.text[best.document_start : best.document_end] == best.text
+        assert best.retrieval_rank >= 1 and best.margin == pytest.approx(best.span_score - best.no_answer_score)
+
+
+def test_ask_many_matches_ask(book):
+    questions = list(QUESTIONS)
+    many = book.ask_many(questions)
+    for question, answers in zip(questions, many):
+        one = book.ask(question)
+        assert [a.text for a in answers] == [a.text for a in one]
+        assert answers[0].score == pytest.approx(one[0].score, abs=1e-3)
+
+
+def test_answers_are_distinct(book):
+    answers = book.ask("Why does bread rise?", top_answers=5)
+    texts = [a.text for a in answers]
+    assert len(texts) == len(set(texts))
+    for i, a in enumerate(answers):
+        for b in answers[:i]:
+            same = a.passage.id == b.passage.id
+            assert not (same and a.start < b.end and b.start < a.end), "overlapping spans of one passage"
+
+
+def _candidate(text, span, null, ret, pid, start):
+    p = Passage(text="x" * 100, doc_id=f"d{pid}", start=0, end=100, id=pid)
+    return RankedAnswer(text, span, span, null, ret, 1, p, start, start + len(text))
+
+
+def test_rerank_fuses_margin_and_retrieval():
+    confident_wrong_passage = _candidate("wrong", 10.0, 12.0, 0.2, 1, 0)  # the passage's null beats its span
+    sure = _candidate("right", 9.0, -5.0, 0.6, 2, 0)
+    assert rerank([confident_wrong_passage, sure], Weights(), 2)[0].text == "wrong"  # span alone
+    assert rerank([confident_wrong_passage, sure], Weights(margin=0.5), 2)[0].text == "right"
+    assert rerank([confident_wrong_passage, sure], Weights(retrieval=10.0), 2)[0].text == "right"
+
+
+def test_interactive_mode_in_a_pseudo_terminal(tmp_path, vocab):
+    pexpect = pytest.importorskip("pexpect")
+    indexes = tmp_path / "indexes"
+    env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
+    Retriever(indexes / "demo").add(load_documents([CORPUS / "notes.jsonl"]))
+    child = pexpect.spawn(
+        sys.executable, ["-m", "openbook.cli", "ask", "--index", "demo"], env=env, encoding="utf-8", timeout=120
+    )
+    child.expect("openbook> ")
+    child.sendline(":help")
+    child.expect(":quit")
+    child.expect("openbook> ")
+    child.sendline("Why does bread rise?")
+    child.expect("A: ")
+    child.expect("openbook> ")
+    child.sendline(":k 2")
+    child.expect("top 2 passages")
+    child.expect("openbook> ")
+    child.sendline("Who made the first vaccine?")
+    child.expect("Edward Jenner")
+    child.expect("openbook> ")
+    child.sendintr()  # Ctrl-C at the prompt clears the line, the session goes on
+    child.expect("openbook> ")
+    child.sendline(":quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Who made the first vaccine?" in (tmp_path / "history").read_text()
+
+
+def test_ctrl_d_quits(tmp_path, vocab):
+    pexpect = pytest.importorskip("pexpect")
+    indexes = tmp_path / "indexes"
+    env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
+    Retriever(indexes / "demo").add(load_documents([CORPUS / "chess.txt"]))
+    child = pexpect.spawn(
+        sys.executable, ["-m", "openbook.cli", "ask", "--index", "demo"], env=env, encoding="utf-8", timeout=120
+    )
+    child.expect("openbook> ")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
