@@ -147,6 +147,61 @@ def eval_retrieval(
         display.show_table(f"retrieval on {squad_file.name}", result)
 
 
+@eval_app.command("reader")
+def eval_reader(
+    squad_file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 or v2.0 JSON file.")],
+    reader: ReaderOpt = None,
+    no_answer: Annotated[
+        Optional[bool], typer.Option("--no-answer/--always-answer", help="Allow 'no answer' (default: by model).")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="No-answer when null - best span exceeds this.")] = 0.0,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Exact match and F1 of the reader given each question's own paragraph (no-answer accuracy on v2 files)."""
+    from openbook.evaluation.reader import evaluate_reader
+    from openbook.paths import resolve_model
+    from openbook.reader import Reader
+
+    model = Reader(resolve_model(reader, DEFAULT_READER), no_answer=no_answer, no_answer_threshold=threshold)
+    with display.progress_bar(enabled=not json_out) as update:
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            update("questions", done, limit or done)
+
+        result = evaluate_reader(model, squad_file, limit=limit, progress=step)
+    if json_out:
+        display.print_json(result)
+    else:
+        display.show_table(f"reader on {squad_file.name}", result)
+
+
+@eval_app.command("qa")
+def eval_qa(
+    squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
+    k: Annotated[int, typer.Option("-k", help="Passages read per question.")] = 5,
+    retriever: Annotated[Optional[str], typer.Option("--retriever", help="Retriever model.")] = None,
+    reader: ReaderOpt = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Open-book QA: index all paragraphs, retrieve, read, rerank; EM/F1 of the top answer and each signal's share."""
+    from openbook.evaluation.qa import evaluate_qa
+    from openbook.paths import resolve_model
+    from openbook.reader import Reader
+
+    model = Reader(resolve_model(reader, DEFAULT_READER))
+    with display.progress_bar(enabled=not json_out) as update:
+        result = evaluate_qa(squad_file, retriever, model, k=k, limit=limit, progress=update)
+    if json_out:
+        display.print_json(result)
+    else:
+        display.show_table(f"open-book QA on {squad_file.name}", result)
+
+
 @models_app.command("list")
 def models_list(json_out: JsonOpt = False) -> None:
     """The models installed under models/."""
