@@ -8,38 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from openbook.errors import OpenbookError
-from openbook.manifest import MANIFEST, ModelManifest
-from openbook.runtime import CompiledModel, find_model_file
+from openbook.runtime import CompiledModel
+from openbook.specs import describe
 from openbook.tokenization import WordPiece
 
 DEFAULT_BATCH = 32
 LENGTH_STEP = 8  # pad batch lengths up to a multiple of this, so the runtime sees few distinct shapes
-
-
-def describe(path: Path, kind: str) -> ModelManifest:
-    """The manifest beside a model, or one read from the model file itself when there is none."""
-    path = Path(path)
-    folder = path if path.is_dir() else path.parent
-    if (folder / MANIFEST).is_file():
-        manifest = ModelManifest.load(folder)
-        if manifest.kind != kind:
-            raise OpenbookError(f"{folder} holds a {manifest.kind} model, not a {kind}")
-        if path.is_file():
-            manifest.model_file = path.name
-        return manifest
-    model_file = find_model_file(path)
-    return ModelManifest(
-        name=model_file.stem if path.is_file() else folder.name,
-        kind=kind,
-        inputs={},
-        outputs={},
-        question_length=32 if kind == "retriever" else 64,
-        passage_length=384,
-        model_file=model_file.name,
-        pooling="mean",
-        normalized=False,
-        metric="ip",
-    )
 
 
 class Embedder:

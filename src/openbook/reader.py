@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openbook.embedder import describe
+from openbook.specs import describe
 from openbook.errors import OpenbookError
 from openbook.runtime import CompiledModel
 from openbook.tokenization import WordPiece
@@ -351,6 +351,13 @@ class Reader:
         no_answer_threshold: float = 0.0,
         n_best: int = N_BEST,
     ) -> None:
+        """Load the model folder (or file) at ``path``; its ``manifest.json`` is used when there is one.
+
+        ``precision`` is an OpenVINO inference precision hint ("f32", "bf16"); ``top_k`` answers per question by
+        default; windows hold ``max_length`` tokens (at most the model's static length), questions ``question_tokens``;
+        ``no_answer`` (default: the manifest's ``squad_version == 2``) turns on the no-answer verdict, given when
+        ``null − best > no_answer_threshold`` in every passage.
+        """
         path = Path(path)
         self.folder = path if path.is_dir() else path.parent
         self.manifest = describe(path, "reader")
@@ -407,6 +414,7 @@ class Reader:
         ]
 
     def preprocess(self, questions_and_passages: Sequence[tuple[str, Sequence[str]]]) -> list[Window]:
+        """The windows of (question, passage texts) pairs, with this reader's lengths and stride."""
         return preprocess(
             self.tokenizer,
             self.continuation,
@@ -417,6 +425,7 @@ class Reader:
         )
 
     def call(self, windows: Sequence[Window]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Start and end logits of each window, counting windows and model time."""
         began = time.perf_counter()
         logits = call_model(self.model, self.tokenizer, windows, self.batch_size, self.outputs, self.max_length)
         self.model_seconds += time.perf_counter() - began

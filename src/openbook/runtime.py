@@ -63,6 +63,8 @@ def match_inputs(names: list[str], given: dict[str, str] | None = None) -> dict[
                 mapping[role] = alias
                 break
     unknown = [n for n in names if n not in mapping.values()]
+    if unknown and not mapping and 2 <= len(names) <= len(ROLES):  # numbered inputs: take them by position
+        return dict(zip(ROLES, names))
     if unknown:
         raise OpenbookError(f"model input(s) {', '.join(unknown)} match no BERT role ({', '.join(ROLES)})")
     for role in ("input_ids", "attention_mask"):

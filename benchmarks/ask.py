@@ -1,0 +1,84 @@
+"""Latency of `ask` (one question at a time) and throughput of `ask_many`, on an index of SQuAD v1.1 dev paragraphs.
+
+Builds the index once under benchmarks/results/index-dev (reused on later runs), then times single questions (p50,
+p95) and batches of questions through ask_many, interleaved, in one process. Writes benchmarks/results/ask.json.
+
+    .venv/bin/python benchmarks/ask.py --squad ../shared/data/squad/dev-v1.1.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from openbook.loaders import read_squad
+from openbook.pipeline import OpenBook
+from openbook.retriever import Retriever
+from openbook.squad import load_squad
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", type=Path, default=Path("../shared/data/squad/dev-v1.1.json"))
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=64, help="questions per ask_many call")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--mode", default=None, help="retrieval mode, when the retriever offers several")
+    args = parser.parse_args()
+
+    retriever = Retriever(RESULTS / "index-dev")
+    if retriever.index_path.joinpath("index.json").is_file() is False or retriever.index.count_passages() == 0:
+        retriever.add(read_squad(args.squad), passage_tokens=382)
+    book = OpenBook(retriever=retriever, k=args.k)
+    if args.mode:
+        book.mode = args.mode
+    questions = [q.question for q in load_squad(args.squad)]
+    random.Random(0).shuffle(questions)
+    questions = questions[: args.questions]
+    book.ask_many(questions[:16])  # warm up shapes
+
+    single_rates, many_rates, latencies = [], [], []
+    for _ in range(args.repeats):  # interleaved: one-at-a-time, then batched, each repeat
+        start = time.perf_counter()
+        for q in questions:
+            s = time.perf_counter()
+            book.ask(q)
+            latencies.append(1000 * (time.perf_counter() - s))
+        single_rates.append(len(questions) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for i in range(0, len(questions), args.batch):
+            book.ask_many(questions[i : i + args.batch])
+        many_rates.append(len(questions) / (time.perf_counter() - start))
+
+    single, many = statistics.median(single_rates), statistics.median(many_rates)
+    result = {
+        "passages": retriever.index.count_passages(),
+        "k": args.k,
+        "mode": args.mode or "default",
+        "questions": len(questions),
+        "ask_ms_p50": round(float(np.percentile(latencies, 50)), 1),
+        "ask_ms_p95": round(float(np.percentile(latencies, 95)), 1),
+        "ask_questions_per_second": round(single, 2),
+        "ask_many_questions_per_second": round(many, 2),
+        "ask_many_speedup": round(many / single, 2),
+        "ask_many_batch": args.batch,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    name = f"ask-{args.mode}.json" if args.mode else "ask.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    width = max(map(len, result))
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
