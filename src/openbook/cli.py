@@ -10,6 +10,7 @@ import typer
 
 from openbook import display
 from openbook.errors import OpenbookError
+from openbook.hybrid import DEFAULT_MODE
 from openbook.paths import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir, resolve_index
 
 app = typer.Typer(
@@ -28,6 +29,9 @@ RetrieverOpt = Annotated[
     Optional[str], typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+ModeOpt = Annotated[
+    str, typer.Option("--mode", help="Retrieval: dense (meaning), lexical (BM25 over words) or hybrid (both, fused).")
+]
 
 
 @app.command()
@@ -68,6 +72,7 @@ def search(
     k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
     json_out: JsonOpt = False,
 ) -> None:
     """Find the passages that best answer a question."""
@@ -75,9 +80,10 @@ def search(
 
     if k < 1:
         raise OpenbookError("-k must be at least 1")
-    results = Retriever(index, model=retriever).search(question, k)
+    results = Retriever(index, model=retriever, mode=mode).search(question, k)
     if json_out:
-        display.print_json({"question": question, "results": [display.result_dict(r) for r in results]})
+        rows = [{**display.result_dict(r), "found_by": r.found_by, "scores": r.scores} for r in results]
+        display.print_json({"question": question, "mode": mode, "results": rows})
     else:
         display.show_results(question, results)
 
@@ -93,6 +99,7 @@ def ask(
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
     reader: ReaderOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
@@ -101,7 +108,7 @@ def ask(
 
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
-    book = OpenBook(retriever=Retriever(index, model=retriever), reader=reader, k=k, top_answers=top_answers)
+    book = OpenBook(retriever=Retriever(index, model=retriever, mode=mode), reader=reader, k=k, top_answers=top_answers)
     book.retriever.index  # fail now, not at the first question, when there is no index
     if question is None:
         from openbook import interactive
@@ -131,20 +138,45 @@ def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
 def eval_retrieval(
     squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
     retriever: Annotated[Optional[str], typer.Option("--retriever", help="Retriever model.")] = None,
+    mode: ModeOpt = DEFAULT_MODE,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Compare every fusion on articles 1-24 (tuning), the rest and all.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Recall@1/5/20 of each question's own paragraph among all the file's paragraphs."""
+    """Recall@1/5/20 and MRR@20 of each question's own paragraph among all the file's paragraphs."""
     from openbook.embedder import Embedder
     from openbook.evaluation.retrieval import evaluate_retrieval
+    from openbook.hybrid import check_mode
     from openbook.paths import resolve_model
 
     embedder = Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
     with display.progress_bar(enabled=not json_out) as update:
-        result = evaluate_retrieval(embedder, squad_file, progress=update)
+        result = evaluate_retrieval(embedder, squad_file, progress=update, mode=check_mode(mode), tune=tune)
     if json_out:
         display.print_json(result)
-    else:
-        display.show_table(f"retrieval on {squad_file.name}", result)
+        return
+    tuning = result.pop("tuning", None)
+    display.show_table(f"retrieval on {squad_file.name}", result)
+    if tuning:
+        _show_tuning(tuning)
+
+
+def _show_tuning(tuning: dict) -> None:
+    """The fusion grid as a table: recall@1/5/20 and MRR on each part of the file."""
+    from rich.table import Table
+
+    rows = tuning["rows"]
+    parts = [key for key in rows[0] if key != "retrieval"]
+    metrics = list(rows[0][parts[0]])
+    table = Table(title=f"fusion grid (chosen: {tuning['chosen']}, by {tuning['selected_by']})", title_justify="left")
+    table.add_column("retrieval")
+    for part in parts:
+        for m in metrics:
+            table.add_column(f"{part.split(' (')[0]} {m.replace('recall', 'R')}", justify="right")
+    for row in rows:
+        table.add_row(row["retrieval"], *(f"{row[part][m]:.2f}" for part in parts for m in metrics))
+    display.console.print(table)
 
 
 @eval_app.command("reader")
@@ -165,14 +197,7 @@ def eval_reader(
 
     model = Reader(resolve_model(reader, DEFAULT_READER), no_answer=no_answer, no_answer_threshold=threshold)
     with display.progress_bar(enabled=not json_out) as update:
-        done = 0
-
-        def step(n: int) -> None:
-            nonlocal done
-            done += n
-            update("questions", done, limit or done)
-
-        result = evaluate_reader(model, squad_file, limit=limit, progress=step)
+        result = evaluate_reader(model, squad_file, limit=limit, progress=update)
     if json_out:
         display.print_json(result)
     else:

@@ -17,7 +17,7 @@ def evaluate_reader(
     reader: Reader,
     squad_file: str | Path,
     limit: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Exact match and F1 (percent) of the reader's best answer, with throughput.
 
@@ -39,7 +39,7 @@ def evaluate_reader(
             scores.append(f1(prediction, q.answers))
             abstained.append(not prediction)
         if progress:
-            progress(len(chunk))
+            progress("questions", at + len(chunk), len(questions))
     seconds = time.perf_counter() - began
     n = len(questions)
     windows = reader.windows_run - windows_before
