@@ -30,6 +30,10 @@ LAYOUTS = {
     "omz": (("input_ids", "attention_mask", "token_type_ids"), ("output_s", "output_e"), (1, 384), False),
     # names the reader does not know: outputs are taken by position (0 start, 1 end)
     "omz-segment": (("input_ids", "input_mask", "segment_ids"), ("Squeeze_a", "Squeeze_b"), (1, 384), False),
+    # a dynamic Hugging Face export with no manifest: its contract comes from a known name or from the file
+    "hf-bare": (("input_ids", "attention_mask", "token_type_ids"), ("start_logits", "end_logits"), None, False),
+    # older releases: numbered inputs and outputs, taken by position
+    "numbered": (("result.1", "result.2", "result.3"), ("5211", "5212"), (1, 384), False),
 }
 
 

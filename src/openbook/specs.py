@@ -110,3 +110,30 @@ def describe(path: str | Path, kind: str) -> ModelManifest:
     if not (folder / manifest.vocab).is_file():
         raise OpenbookError(f"{folder} has no {manifest.vocab} beside the model (the model's WordPiece vocabulary)")
     return manifest
+
+
+def guess_kind(path: str | Path) -> str:
+    """``reader`` or ``retriever``: from the manifest or known name, else from the number of outputs (2: a reader)."""
+    path = Path(path)
+    folder = path if path.is_dir() else path.parent
+    if (folder / MANIFEST).is_file():
+        return ModelManifest.load(folder).kind
+    spec = known(path)
+    if spec is not None:
+        return spec.kind
+    from openbook.runtime import core
+
+    model = core().read_model(find_model_file(path))
+    return "reader" if len(model.outputs) == 2 else "retriever"
+
+
+def signature(path: str | Path) -> dict[str, list[dict[str, str]]]:
+    """The inputs and outputs the model file itself declares: names, element types and shapes."""
+    from openbook.runtime import core
+
+    model = core().read_model(find_model_file(Path(path)))
+    return {
+        side: [{"name": p.get_any_name(), "type": p.get_element_type().get_type_name(), "shape": str(p.get_partial_shape())}
+               for p in ports]
+        for side, ports in (("inputs", model.inputs), ("outputs", model.outputs))
+    }
