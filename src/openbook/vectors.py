@@ -1,7 +1,17 @@
-"""Passage vectors in FAISS, keyed by stable passage ids (``IndexIDMap2``), never by FAISS positions."""
+"""Passage vectors in FAISS, keyed by stable passage ids, never by FAISS positions.
+
+Two kinds of index:
+
+- ``flat``: exact search (``IndexIDMap2`` over ``IndexFlat``), for small and medium collections;
+- ``ivf``: approximate search for large ones: an inverted file of ``nlist`` k-means cells trained on a sample, vectors
+  stored as 8-bit scalar-quantised codes (a quarter of float32), ``nprobe`` cells searched per question.
+
+Both add, remove and search by id. :func:`choose_kind` picks ``ivf`` from :data:`IVF_THRESHOLD` vectors up.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -11,10 +21,23 @@ import numpy as np
 from openbook.errors import OpenbookError
 
 METRICS = {"ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
+KINDS = ("flat", "ivf")
+IVF_THRESHOLD = 200_000  # below this, exact search is fast enough (a few ms) and needs no training
+TRAIN_PER_CELL = 64  # k-means sample: this many vectors per cell (FAISS warns below 39)
+DEFAULT_NPROBE = 32
+
+
+def choose_kind(count: int) -> str:
+    return "ivf" if count >= IVF_THRESHOLD else "flat"
+
+
+def default_nlist(count: int) -> int:
+    """About 4·√n cells, a power of two between 256 and 65,536."""
+    return int(min(65536, max(256, 2 ** round(math.log2(4 * math.sqrt(max(count, 1)))))))
 
 
 class VectorIndex:
-    """Exact nearest-neighbour search over id-keyed vectors; scores are higher-is-better for both metrics."""
+    """Search over id-keyed vectors; scores are higher-is-better for both metrics (negative distance for l2)."""
 
     def __init__(self, dimension: int, metric: str = "ip", index: faiss.Index | None = None) -> None:
         if metric not in METRICS:
@@ -25,13 +48,44 @@ class VectorIndex:
             flat = faiss.IndexFlatIP(dimension) if metric == "ip" else faiss.IndexFlatL2(dimension)
             index = faiss.IndexIDMap2(flat)
         self.index = index
+        self._ivf = faiss.try_extract_index_ivf(index)
+        if self._ivf is not None:
+            self._ivf.nprobe = min(DEFAULT_NPROBE, self._ivf.nlist)
+
+    @property
+    def kind(self) -> str:
+        return "flat" if self._ivf is None else "ivf"
+
+    @property
+    def nprobe(self) -> int | None:
+        return None if self._ivf is None else int(self._ivf.nprobe)
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        if self._ivf is not None:
+            self._ivf.nprobe = max(1, min(int(value), self._ivf.nlist))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
     def ids(self) -> np.ndarray:
-        """All stored passage ids (int64), in insertion order."""
-        return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        """All stored passage ids (int64)."""
+        if self._ivf is None:
+            return faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        lists = self._ivf.invlists
+        parts = [
+            faiss.rev_swig_ptr(lists.get_ids(c), lists.list_size(c)).copy()
+            for c in range(self._ivf.nlist)
+            if lists.list_size(c)
+        ]
+        return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of a flat index, in storage order."""
+        if self._ivf is not None:
+            raise OpenbookError("an ivf index keeps compressed codes, not the vectors")
+        inner = faiss.downcast_index(self.index.index)
+        return self.ids(), inner.reconstruct_n(0, len(self))
 
     def add(self, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -69,3 +123,38 @@ class VectorIndex:
         except RuntimeError as exc:
             raise OpenbookError(f"cannot read vectors {path}: {str(exc).splitlines()[0]}") from None
         return cls(index.d, metric, index)
+
+    @classmethod
+    def ivf(
+        cls, dimension: int, metric: str, sample: np.ndarray, nlist: int | None = None, seed: int = 0
+    ) -> VectorIndex:
+        """An empty ivf index with ``nlist`` cells trained on ``sample`` (at most 64 vectors per cell are used)."""
+        nlist = nlist or default_nlist(len(sample))
+        nlist = max(1, min(nlist, len(sample) // 39))  # k-means wants at least 39 points per cell
+        quantizer = faiss.IndexFlatIP(dimension) if metric == "ip" else faiss.IndexFlatL2(dimension)
+        index = faiss.IndexIVFScalarQuantizer(
+            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, METRICS[metric]
+        )
+        index.cp.seed = seed
+        take = min(len(sample), nlist * TRAIN_PER_CELL)
+        rows = np.random.default_rng(seed).choice(len(sample), size=take, replace=False)
+        index.train(np.ascontiguousarray(sample[np.sort(rows)], dtype=np.float32))
+        index.own_fields = True
+        quantizer.this.disown()
+        return cls(dimension, metric, index)
+
+    def converted(self, kind: str, nlist: int | None = None) -> VectorIndex:
+        """The same ids and vectors in an index of ``kind`` (from flat only: an ivf index has lost the vectors)."""
+        if kind == self.kind:
+            return self
+        if kind not in KINDS:
+            raise OpenbookError(f"unknown index type {kind!r} (use {', '.join(KINDS)})")
+        ids, vectors = self.vectors()
+        if kind == "ivf":
+            if len(ids) == 0:
+                raise OpenbookError("an ivf index is trained on the vectors: add documents first")
+            out = VectorIndex.ivf(self.dimension, self.metric, vectors, nlist or default_nlist(len(ids)))
+        else:
+            out = VectorIndex(self.dimension, self.metric)
+        out.add(ids, vectors)
+        return out
