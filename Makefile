@@ -17,7 +17,8 @@ venv: $(BIN)/openbook
 demo: venv
 	$(BIN)/openbook index examples/corpus --index demo
 	$(BIN)/openbook info --index demo
-	@while IFS= read -r q; do $(BIN)/openbook search "$$q" --index demo -k 2; done < examples/questions.txt
+	$(BIN)/openbook search "How do bees tell each other where flowers are?" --index demo -k 2
+	@while IFS= read -r q; do $(BIN)/openbook ask "$$q" --index demo --top-answers 2; done < examples/questions.txt
 
 test: venv
 	$(BIN)/pytest -q
@@ -27,8 +28,14 @@ models: venv
 	$(BIN)/pip install --quiet -e '.[build]'
 	$(BIN)/openbook models build all --shared $(SHARED)
 
+# Speed against plain PyTorch, ask latency, search latency and scale (needs torch and matplotlib: the bench extra).
 bench: venv
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/encode.py --squad $(SHARED)/data/squad/dev-v1.1.json
+	$(BIN)/python benchmarks/read.py --squad $(SHARED)/data/squad/dev-v1.1.json
+	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json
+	$(BIN)/python benchmarks/search.py --squad $(SHARED)/data/squad/dev-v1.1.json
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) indexes/demo

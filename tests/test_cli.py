@@ -70,6 +70,12 @@ def test_index_search_info_json(tmp_path, vocab):
     assert results[0]["title"] == "honeybees" and "waggle" in results[0]["text"]
     text = run("search", "Who invented movable metal type?", env_indexes=indexes)
     assert "printing press" in text.stdout and "Gutenberg" in text.stdout
+    words = run("search", 'waggle AND "dance (NOT bees*', "--mode", "lexical", "--json", env_indexes=indexes)
+    assert words.returncode == 0, words.stderr
+    hit = json.loads(words.stdout)["results"][0]
+    assert hit["title"] == "honeybees" and hit["found_by"] == {"lexical": 1}
+    bad = run("search", "bees", "--mode", "sparse", env_indexes=indexes)
+    assert bad.returncode == 1 and "unknown retrieval mode" in bad.stderr and "Traceback" not in bad.stderr
     info = run("info", env_indexes=indexes)
     assert "retriever-minilm-squad11-int8" in info.stdout
 

@@ -145,3 +145,32 @@ def test_default_model_finds_the_right_passage(tmp_path, vocab):
     assert scores == sorted(scores, reverse=True) and np.all(np.array(scores) <= 1.0001)
     manifest = json.loads((tmp_path / "ix" / "index.json").read_text())
     assert manifest["model"]["name"] == "retriever-minilm-squad11-int8"
+
+
+def test_ivf_index_adds_removes_and_searches_by_id(tmp_path, standin_dir):
+    topics = ["rivers", "planets", "bread", "chess", "glaciers", "music", "trains", "birds"]
+    docs = [
+        Document(f"d{i}", f"Note {i} about {topics[i % 8]}: {topics[i % 8]} and more {topics[i % 8]} facts.")
+        for i in range(400)
+    ]
+    r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
+    r.add(docs, index_type="ivf")
+    assert r.index.vectors.kind == "ivf" and r.index.info()["index_type"] == "ivf"
+    assert r.search("planets planets", k=3)[0].passage.text.endswith("planets facts.")
+    changed = Document("d1", "This note is now about volcanoes and lava.")
+    report = r.add([changed])
+    assert (report.passages_removed, report.passages_added) == (1, 1)
+    assert r.index.vectors.kind == "ivf"  # stays approximate
+    assert r.index.count_passages() == len(r.index.vectors) == 400
+    r.index.check()
+    reopened = Retriever(tmp_path / "ix")
+    assert reopened.index.vectors.kind == "ivf" and len(reopened.index.vectors) == 400
+
+
+def test_ivf_cannot_turn_flat(tmp_path, standin_dir):
+    docs = [Document(f"d{i}", f"Short note number {i} on a topic.") for i in range(100)]
+    r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
+    r.add(docs, index_type="ivf")
+    with pytest.raises(OpenbookError, match="cannot become flat"):
+        r.add(docs, index_type="flat")
+    assert r.index.vectors.kind == "ivf" and r.index.count_passages() == 100

@@ -42,6 +42,9 @@ def index(
     passage_tokens: Annotated[
         Optional[int], typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
     ] = None,
+    index_type: Annotated[
+        Optional[str], typer.Option(help="Vector index: auto (flat, then ivf from 200k passages), flat or ivf.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Split documents into passages, encode them and add them to an index (atomically)."""
@@ -53,7 +56,7 @@ def index(
     docs = load_documents(paths)
     r = Retriever(index, model=retriever)
     with display.progress_bar(enabled=not json_out) as update:
-        report = r.add(docs, passage_tokens=passage_tokens, progress=update)
+        report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
     info = r.index.info()
     if json_out:
         display.print_json({**asdict(report), "index": info})
@@ -247,6 +250,26 @@ def models_list(json_out: JsonOpt = False) -> None:
             f"{m.question_length}/{m.passage_length}", ", ".join(f"{k} {v}" for k, v in m.measured.items()),
         )
     display.console.print(table)
+
+
+@models_app.command("info")
+def models_info(
+    path: Annotated[Path, typer.Argument(help="A model file (.xml, .onnx) or a folder holding one.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """A model's contract: role, inputs and outputs by role, lengths, and what the file itself declares."""
+    from dataclasses import asdict
+
+    from openbook.specs import describe, guess_kind, signature
+
+    contract = asdict(describe(path, guess_kind(path)))
+    data = {"contract": contract, "file": signature(path)}
+    if json_out:
+        display.print_json(data)
+        return
+    display.show_table(f"model {contract['name']}", contract)
+    for side, ports in data["file"].items():
+        display.console.print(f"[bold]{side}[/]: " + ", ".join(f"{p['name']} {p['shape']} {p['type']}" for p in ports))
 
 
 @models_app.command("build")

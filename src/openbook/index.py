@@ -30,7 +30,7 @@ import numpy as np
 from openbook.errors import OpenbookError
 from openbook.manifest import ModelManifest
 from openbook.store import PassageStore
-from openbook.vectors import VectorIndex
+from openbook.vectors import KINDS, VectorIndex, choose_kind
 
 FORMAT = 1
 MANIFEST = "index.json"
@@ -61,6 +61,20 @@ def model_mismatch(built: dict[str, Any], model: ModelManifest) -> str | None:
                 f"not {mine.get('name')} ({mine.get('dimension')}-d, {mine.get('metric')})"
             )
     return None
+
+
+def fit_kind(vectors: VectorIndex, settings: dict[str, Any]) -> VectorIndex:
+    """The vectors in the index type the settings ask for (``index_type``: auto, flat or ivf; ``nlist``)."""
+    wanted = settings.get("index_type") or "auto"
+    if wanted not in ("auto", *KINDS):
+        raise OpenbookError(f"unknown index type {wanted!r} (use auto, {', '.join(KINDS)})")
+    if wanted == "auto":
+        wanted = "ivf" if vectors.kind == "ivf" else choose_kind(len(vectors))  # once approximate, it stays so
+    if wanted == vectors.kind:
+        return vectors
+    if vectors.kind == "ivf":
+        raise OpenbookError("an ivf index cannot become flat again (it keeps compressed vectors): build a new index")
+    return vectors.converted(wanted, settings.get("nlist"))
 
 
 class _Discard(Exception):
@@ -149,10 +163,12 @@ class Index:
             raise OpenbookError(f"index {self.name} is damaged: generation {self.generation} files are missing")
         self.store = PassageStore(db, readonly=True)
         self.vectors = VectorIndex.load(vec, self.model.get("metric") or "ip")
+        if self.manifest.get("settings", {}).get("nprobe"):
+            self.vectors.nprobe = int(self.manifest["settings"]["nprobe"])
         self.check()
 
     def check(self) -> None:
-        """Raise unless the store and the vectors hold exactly the same passage ids."""
+        """Raise unless the store, the vectors and the lexical index (when there is one) hold the same passage ids."""
         if self.store is None or self.vectors is None:
             return
         rows = np.asarray(self.store.passage_ids(), dtype=np.int64)
@@ -160,6 +176,11 @@ class Index:
         if len(rows) != len(ids) or not np.array_equal(rows, ids):
             raise OpenbookError(
                 f"index {self.name} is inconsistent: {len(rows)} passages in SQLite, {len(ids)} vectors in FAISS"
+            )
+        words = self.store.lexical_ids()
+        if words is not None and (len(words) != len(rows) or not np.array_equal(rows, np.asarray(words))):
+            raise OpenbookError(
+                f"index {self.name} is inconsistent: {len(rows)} passages in SQLite, {len(words)} in its lexical index"
             )
 
     def close(self) -> None:
@@ -205,6 +226,7 @@ class Index:
                 yield tx
                 if tx.discard:
                     raise _Discard
+                vectors = tx.vectors = fit_kind(tx.vectors, tx.settings)
                 if store.count_passages() != len(vectors):
                     raise OpenbookError("internal error: passages and vectors differ; nothing was written")
                 store.conn.commit()
@@ -265,6 +287,8 @@ class Index:
             "dimension": self.model.get("dimension"),
             "metric": self.model.get("metric"),
             "generation": self.generation,
+            "index_type": self.vectors.kind if self.vectors is not None else None,
+            "nprobe": self.vectors.nprobe if self.vectors is not None else None,
             "size_bytes": self.size_bytes(),
             "settings": self.manifest.get("settings", {}),
             "updated": self.manifest.get("updated"),

@@ -1,4 +1,8 @@
-"""Dense passage retrieval: documents in (split, encode, store), questions out (encode, search, fetch)."""
+"""Passage retrieval: documents in (split, encode, store), questions out by meaning (dense), words (lexical) or both.
+
+Hybrid search asks each retriever for a deeper candidate list (``depth``) than the ``k`` it returns and fuses the two
+(:mod:`openbook.hybrid`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import numpy as np
 
 from openbook.embedder import Embedder
 from openbook.errors import OpenbookError
+from openbook.hybrid import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, check_mode
 from openbook.index import Index, model_mismatch
 from openbook.manifest import ModelManifest
 from openbook.paths import DEFAULT_RETRIEVER, resolve_index, resolve_model
@@ -43,10 +48,12 @@ def digest(doc: Document, passage_tokens: int) -> str:
 
 
 class Retriever:
-    """Finds the passages of an index that answer a question, by the meaning of their embeddings.
+    """Finds the passages of an index that answer a question: by the meaning of their embeddings (``dense``), by BM25
+    over their words (``lexical``) or both fused (``hybrid``, the default).
 
     ``Retriever("docs")`` opens (or, on first ``add``, creates) ``indexes/docs`` with the default INT8 retriever; an
     existing index is searched with the model that built it unless ``model`` is given, which must then match it.
+    ``mode`` is the default for ``search``; ``fusion`` and ``depth`` say how hybrid search fuses its candidates.
     """
 
     def __init__(
@@ -55,7 +62,13 @@ class Retriever:
         model: str | Path | None = None,
         batch_size: int = 32,
         precision: str | None = None,
+        mode: str = DEFAULT_MODE,
+        fusion: Fusion = DEFAULT_FUSION,
+        depth: int = DEFAULT_DEPTH,
     ) -> None:
+        self.mode = check_mode(mode)
+        self.fusion = fusion
+        self.depth = depth
         self.index_path = resolve_index(index)
         self._index: Index | None = None
         if (self.index_path / "index.json").is_file():
@@ -97,8 +110,12 @@ class Retriever:
         documents: Sequence[Document],
         passage_tokens: int | None = None,
         progress: Callable[[str, int, int], None] | None = None,
+        index_type: str | None = None,
     ) -> IndexReport:
-        """Index ``documents``: new ones are added, changed ones replaced, unchanged ones skipped. Atomic."""
+        """Index ``documents``: new ones are added, changed ones replaced, unchanged ones skipped. Atomic.
+
+        ``index_type`` (auto, flat, ivf) sets the kind of vector index from this write on; auto switches to ivf from
+        :data:`openbook.vectors.IVF_THRESHOLD` vectors."""
         start = time.perf_counter()
         if self._index is None:
             settings = {"passage_tokens": passage_tokens or DEFAULT_PASSAGE_TOKENS}
@@ -124,7 +141,12 @@ class Retriever:
                 if progress:
                     progress("split", n + 1, len(documents))
             passages = [p for _, _, ps in todo for p in ps]
-            tx.discard = not todo and tokens == tx.settings.get("passage_tokens")
+            same_type = index_type is None or index_type == tx.settings.get("index_type", "auto")
+            tx.discard = (
+                not todo and tokens == tx.settings.get("passage_tokens") and same_type and not tx.store.upgraded
+            )
+            if index_type is not None:
+                tx.settings["index_type"] = index_type
             done = 0
 
             def step(count: int) -> None:
@@ -148,20 +170,35 @@ class Retriever:
         report.seconds = time.perf_counter() - start
         return report
 
-    def search(self, question: str, k: int = 5) -> list[SearchResult]:
-        return self.search_many([question], k)[0]
+    def search(self, question: str, k: int = 5, mode: str | None = None) -> list[SearchResult]:
+        return self.search_many([question], k, mode)[0]
 
-    def search_many(self, questions: Sequence[str], k: int = 5) -> list[list[SearchResult]]:
-        """Top-``k`` passages for each question, best first."""
+    def search_many(self, questions: Sequence[str], k: int = 5, mode: str | None = None) -> list[list[SearchResult]]:
+        """Top-``k`` passages for each question, best first, by ``mode`` (default: the retriever's)."""
+        mode = check_mode(mode or self.mode)
         index = self.index
         if index.vectors is None or index.store is None or len(index.vectors) == 0:
             raise OpenbookError(f"index {index.name} is empty (add documents with: openbook index PATH)")
-        scores, ids = index.vectors.search(self.encode_questions(questions), k)
-        found = index.store.passages([i for row in ids for i in row if i >= 0])
-        return [
-            [
-                SearchResult(found[i], float(s), rank)
-                for rank, (s, i) in enumerate(((s, i) for s, i in zip(srow, irow) if i in found), start=1)
-            ]
-            for srow, irow in zip(scores, ids)
-        ]
+        depth = k if mode != "hybrid" else max(k, self.depth)
+        ranked: list[dict[str, list[tuple[int, float]]]] = [{} for _ in questions]
+        if mode in ("dense", "hybrid"):
+            scores, ids = index.vectors.search(self.encode_questions(questions), depth)
+            for lists, srow, irow in zip(ranked, scores, ids):
+                lists["dense"] = [(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0]
+        if mode in ("lexical", "hybrid"):
+            if not index.store.has_lexical:
+                raise OpenbookError(
+                    f"index {index.name} has no lexical index (it was written before lexical search); "
+                    f"run `openbook index` on it once to build one, or search with --mode dense"
+                )
+            for lists, question in zip(ranked, questions):
+                lists["lexical"] = index.store.lexical_search(question, depth)
+        fused = [self.fusion.fuse(lists) for lists in ranked]
+        found = index.store.passages([f.id for row in fused for f in row[: 2 * k]])
+        results = []
+        for row in fused:
+            kept = [f for f in row if f.id in found][:k]
+            results.append(
+                [SearchResult(found[f.id], f.score, rank, f.ranks, f.scores) for rank, f in enumerate(kept, start=1)]
+            )
+        return results

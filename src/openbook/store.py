@@ -9,14 +9,17 @@ from pathlib import Path
 
 import sqlite_utils
 
+from openbook import lexical
 from openbook.types import Document, Passage
 
 
 class PassageStore:
-    """The text side of an index: one SQLite file with ``documents``, ``passages`` and ``meta`` tables."""
+    """The text side of an index: one SQLite file with ``documents``, ``passages`` and ``meta`` tables, and the
+    lexical index over the passages (``passages_fts``, see :mod:`openbook.lexical`), all written together."""
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.upgraded = False  # set when opening for writing added the lexical index to an older store
         if readonly:
             self.conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
@@ -38,6 +41,9 @@ class PassageStore:
             )
             self.db["passages"].create_index(["doc_id"])
             self.db["meta"].create({"key": str, "value": str}, pk="key")
+        if not lexical.has_table(self.conn):  # new, or written before lexical search: build it from the passages
+            self.upgraded = self.count_passages() > 0
+            lexical.create_table(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -56,6 +62,19 @@ class PassageStore:
 
     def count_passages(self) -> int:
         return self.db["passages"].count
+
+    @property
+    def has_lexical(self) -> bool:
+        """Whether the store has its lexical index (stores written before lexical search have none)."""
+        return lexical.has_table(self.conn)
+
+    def lexical_ids(self) -> list[int] | None:
+        """Ids of the passages in the lexical index, ascending; None when the store has no lexical index."""
+        return lexical.indexed_ids(self.conn) if self.has_lexical else None
+
+    def lexical_search(self, question: str, k: int) -> list[tuple[int, float]]:
+        """Top-``k`` (passage id, BM25 score) for ``question``, best first (see :func:`openbook.lexical.search`)."""
+        return lexical.search(self.conn, question, k)
 
     def document_hash(self, doc_id: str) -> str | None:
         row = self.conn.execute("SELECT hash FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -99,16 +118,18 @@ class PassageStore:
         return int(self.get_meta("next_passage_id", "1"))
 
     def delete_documents(self, doc_ids: Iterable[str]) -> list[int]:
-        """Remove documents and their passages; returns the removed passage ids."""
+        """Remove documents and their passages (text and lexical index); returns the removed passage ids."""
         doc_ids = list(doc_ids)
         removed = self.passage_ids(doc_ids)
+        lexical.remove(self.conn, removed)
         for doc_id in doc_ids:
             self.conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
             self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return removed
 
     def add_document(self, doc: Document, digest: str, passages: Sequence[Passage]) -> list[int]:
-        """Insert a document and its passages, giving each passage a fresh stable id; returns the ids."""
+        """Insert a document and its passages (text and lexical index), giving each passage a fresh stable id; returns
+        the ids."""
         first = self.next_id()
         ids = list(range(first, first + len(passages)))
         self.db["documents"].insert(
@@ -126,6 +147,7 @@ class PassageStore:
             {"id": pid, "doc_id": doc.id, "ordinal": n, "start": p.start, "end": p.end, "title": p.title, "text": p.text}
             for n, (pid, p) in enumerate(zip(ids, passages))
         )
+        lexical.add(self.conn, ids)
         for pid, p in zip(ids, passages):
             p.id = pid
         self.set_meta("next_passage_id", str(first + len(passages)))

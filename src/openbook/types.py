@@ -32,8 +32,15 @@ class Passage:
 
 @dataclass
 class SearchResult:
-    """A retrieved passage with its score (inner product or negative L2 distance: higher is better) and rank (1-based)."""
+    """A retrieved passage with its score (higher is better) and rank (1-based).
+
+    The score is the dense retriever's (inner product or negative L2 distance), the lexical one's (negative BM25) or,
+    in hybrid search, the fused score. ``found_by`` gives the passage's rank in each retriever's candidate list that
+    held it (e.g. ``{"dense": 3, "lexical": 1}``) and ``scores`` its score there.
+    """
 
     passage: Passage
     score: float
     rank: int
+    found_by: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)

@@ -23,7 +23,8 @@ from openbook.errors import OpenbookError
 METRICS = {"ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 KINDS = ("flat", "ivf")
 IVF_THRESHOLD = 200_000  # below this, exact search is fast enough (a few ms) and needs no training
-TRAIN_PER_CELL = 64  # k-means sample: this many vectors per cell (FAISS warns below 39)
+TRAIN_PER_CELL = 40  # k-means sample: this many vectors per cell (FAISS warns below 39)
+KMEANS_ITERATIONS = 15
 DEFAULT_NPROBE = 32
 
 
@@ -128,7 +129,7 @@ class VectorIndex:
     def ivf(
         cls, dimension: int, metric: str, sample: np.ndarray, nlist: int | None = None, seed: int = 0
     ) -> VectorIndex:
-        """An empty ivf index with ``nlist`` cells trained on ``sample`` (at most 64 vectors per cell are used)."""
+        """An empty ivf index with ``nlist`` cells trained on ``sample`` (at most TRAIN_PER_CELL vectors per cell are used)."""
         nlist = nlist or default_nlist(len(sample))
         nlist = max(1, min(nlist, len(sample) // 39))  # k-means wants at least 39 points per cell
         quantizer = faiss.IndexFlatIP(dimension) if metric == "ip" else faiss.IndexFlatL2(dimension)
@@ -136,6 +137,7 @@ class VectorIndex:
             quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, METRICS[metric]
         )
         index.cp.seed = seed
+        index.cp.niter = KMEANS_ITERATIONS
         take = min(len(sample), nlist * TRAIN_PER_CELL)
         rows = np.random.default_rng(seed).choice(len(sample), size=take, replace=False)
         index.train(np.ascontiguousarray(sample[np.sort(rows)], dtype=np.float32))
