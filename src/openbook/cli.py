@@ -213,17 +213,19 @@ def eval_qa(
     k: Annotated[int, typer.Option("-k", help="Passages read per question.")] = 5,
     retriever: Annotated[Optional[str], typer.Option("--retriever", help="Retriever model.")] = None,
     reader: ReaderOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Open-book QA: index all paragraphs, retrieve, read, rerank; EM/F1 of the top answer and each signal's share."""
     from openbook.evaluation.qa import evaluate_qa
+    from openbook.hybrid import check_mode
     from openbook.paths import resolve_model
     from openbook.reader import Reader
 
     model = Reader(resolve_model(reader, DEFAULT_READER))
     with display.progress_bar(enabled=not json_out) as update:
-        result = evaluate_qa(squad_file, retriever, model, k=k, limit=limit, progress=update)
+        result = evaluate_qa(squad_file, retriever, model, k=k, mode=check_mode(mode), limit=limit, progress=update)
     if json_out:
         display.print_json(result)
     else:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from openbook.fusion import DEFAULT_WEIGHTS, Weights
+from openbook.fusion import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
 from openbook.paths import DEFAULT_READER, resolve_model
 from openbook.reader import Reader
 from openbook.retriever import Retriever
@@ -95,13 +95,13 @@ class OpenBook:
         reader: Reader | str | Path | None = None,
         k: int = DEFAULT_K,
         top_answers: int = DEFAULT_TOP_ANSWERS,
-        weights: Weights = DEFAULT_WEIGHTS,
+        weights: Weights | None = None,
     ) -> None:
         self.retriever = retriever or Retriever(index)
         self.reader = reader if isinstance(reader, Reader) else Reader(resolve_model(reader, DEFAULT_READER))
         self.k = k
         self.top_answers = top_answers
-        self.weights = weights
+        self.weights = weights or DEFAULT_WEIGHTS.get(self.retriever.mode, SPAN_ONLY)
 
     def ask(self, question: str, k: int | None = None, top_answers: int | None = None) -> list[RankedAnswer]:
         """The best answers to ``question`` from the top ``k`` passages, best first."""

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from openbook.fusion import DEFAULT_WEIGHTS, Weights
+from openbook.fusion import Weights
+from openbook.hybrid import DEFAULT_MODE
 from openbook.loaders import read_squad
 from openbook.pipeline import OpenBook
 from openbook.reader import Reader
@@ -23,7 +24,7 @@ from openbook.retriever import Retriever
 from openbook.squad import exact_match, f1, load_squad
 
 MARGIN_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
-RETRIEVAL_GRID = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0)
+RETRIEVAL_GRID = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0)
 CHUNK = 64
 
 
@@ -61,7 +62,8 @@ def evaluate_qa(
     retriever_model: str | Path | None = None,
     reader: Reader | None = None,
     k: int = 5,
-    weights: Weights = DEFAULT_WEIGHTS,
+    mode: str = DEFAULT_MODE,
+    weights: Weights | None = None,
     tune_articles: int = 24,
     limit: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -74,10 +76,11 @@ def evaluate_qa(
     docs = read_squad(Path(squad_file))
     with tempfile.TemporaryDirectory(prefix="openbook-eval-") as tmp:
         t0 = time.perf_counter()
-        retriever = Retriever(Path(tmp) / "qa", model=retriever_model)
+        retriever = Retriever(Path(tmp) / "qa", model=retriever_model, mode=mode)
         retriever.add(docs, passage_tokens=retriever.manifest.passage_length - 2, progress=progress)
         passages = retriever.index.count_passages()
-        book = OpenBook(retriever=retriever, reader=reader, k=k)
+        book = OpenBook(retriever=retriever, reader=reader, k=k, weights=weights)
+        weights = book.weights
         t1 = time.perf_counter()
         candidates = []
         for start in range(0, len(questions), CHUNK):
@@ -113,6 +116,7 @@ def evaluate_qa(
         **_score(signals, weights, every),
         "weights": {"margin": weights.margin, "retrieval": weights.retrieval},
         "k": k,
+        "mode": mode,
         "questions": len(questions),
         "paragraphs": len(docs),
         "passages": passages,
