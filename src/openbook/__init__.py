@@ -5,20 +5,27 @@ from openbook.types import Document, Passage, SearchResult
 
 __version__ = "0.1.0"
 
-__all__ = ["Document", "Embedder", "Index", "OpenbookError", "Passage", "Retriever", "SearchResult"]
+__all__ = [
+    "Answer", "Document", "Embedder", "Fusion", "Index", "OpenBook", "OpenbookError", "Passage", "RankedAnswer",
+    "Reader", "Retriever", "SearchResult", "Weights",
+]
+
+_LAZY = {  # heavy modules (OpenVINO, FAISS) load on first use, so `import openbook` stays quick
+    "Answer": "openbook.reader",
+    "Embedder": "openbook.embedder",
+    "Fusion": "openbook.hybrid",
+    "Index": "openbook.index",
+    "OpenBook": "openbook.pipeline",
+    "RankedAnswer": "openbook.pipeline",
+    "Reader": "openbook.reader",
+    "Retriever": "openbook.retriever",
+    "Weights": "openbook.fusion",
+}
 
 
-def __getattr__(name: str):  # heavy modules load on first use, so `import openbook` stays quick
-    if name == "Retriever":
-        from openbook.retriever import Retriever
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
 
-        return Retriever
-    if name == "Embedder":
-        from openbook.embedder import Embedder
-
-        return Embedder
-    if name == "Index":
-        from openbook.index import Index
-
-        return Index
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'openbook' has no attribute {name!r}")

@@ -76,6 +76,7 @@ def search(
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
+    nprobe: NprobeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Find the passages that best answer a question."""
@@ -83,7 +84,7 @@ def search(
 
     if k < 1:
         raise OpenbookError("-k must be at least 1")
-    results = Retriever(index, model=retriever, mode=mode).search(question, k)
+    results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k)
     if json_out:
         rows = [{**display.result_dict(r), "found_by": r.found_by, "scores": r.scores} for r in results]
         display.print_json({"question": question, "mode": mode, "results": rows})
@@ -91,6 +92,7 @@ def search(
         display.show_results(question, results)
 
 
+NprobeOpt = Annotated[Optional[int], typer.Option(help="IVF cells searched (ivf indexes; more is closer to exact).")]
 ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model folder or file.")]
 
 
@@ -103,6 +105,7 @@ def ask(
     retriever: RetrieverOpt = None,
     reader: ReaderOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
+    nprobe: NprobeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
@@ -111,8 +114,10 @@ def ask(
 
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
-    book = OpenBook(retriever=Retriever(index, model=retriever, mode=mode), reader=reader, k=k, top_answers=top_answers)
-    book.retriever.index  # fail now, not at the first question, when there is no index
+    found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)
+    book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers)
+    if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
+        raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
     if question is None:
         from openbook import interactive
 

@@ -37,11 +37,13 @@ def show_results(question: str, results: list[SearchResult]) -> None:
     console.print(Text.assemble(("Q: ", "bold"), question))
     for r in results:
         where = r.passage.title or r.passage.doc_id
+        found = ", ".join(f"{name} #{rank}" for name, rank in getattr(r, "found_by", {}).items())
         head = Text.assemble(
             (f"{r.rank}. ", "bold cyan"),
             (f"{r.score:.3f} ", "green"),
             (where, "bold"),
             (f"  [{r.passage.start}:{r.passage.end}] {r.passage.source}", "dim"),
+            (f"  ({found})" if found else "", "dim"),
         )
         console.print(head)
         console.print(Text(snippet(r.passage.text), style=""), highlight=False)

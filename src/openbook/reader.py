@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from openbook.specs import describe
 from openbook.errors import OpenbookError
 from openbook.runtime import CompiledModel
+from openbook.specs import describe
 from openbook.tokenization import WordPiece
 from openbook.types import Passage
 

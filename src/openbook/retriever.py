@@ -65,10 +65,12 @@ class Retriever:
         mode: str = DEFAULT_MODE,
         fusion: Fusion = DEFAULT_FUSION,
         depth: int = DEFAULT_DEPTH,
+        nprobe: int | None = None,
     ) -> None:
         self.mode = check_mode(mode)
         self.fusion = fusion
         self.depth = depth
+        self.nprobe = nprobe  # cells searched by an ivf index (more: slower, closer to exact); None: the index's own
         self.index_path = resolve_index(index)
         self._index: Index | None = None
         if (self.index_path / "index.json").is_file():
@@ -92,6 +94,8 @@ class Retriever:
     def index(self) -> Index:
         if self._index is None:
             self._index = Index.open(self.index_path, self.manifest)
+        if self.nprobe and self._index.vectors is not None:
+            self._index.vectors.nprobe = self.nprobe
         return self._index
 
     def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
