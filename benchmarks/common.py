@@ -172,7 +172,13 @@ def plot(
         ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18 if xlabel else -0.1), ncol=max(len(series), 1), frameon=False)
+    ax.legend(
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18 if xlabel else -0.1),
+        ncol=max(len(series), 1),
+        frameon=False,
+    )
     if note:
         fig.text(0.01, 0.01, note, fontsize=7, color="0.35")
     fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))

@@ -12,7 +12,8 @@ Timed is the model stage, window ids in, start/end logits out (batch assembly in
 through openbook's own postprocessing (``postprocess`` and ``rank``: best span by start + end logits, at most 30
 tokens, whole words), so the EM/F1 comparison is of the model, not of the decoding. The runs are interleaved (openbook,
 torch, openbook, torch, …) at batch 1 (the windows of the first ``--batch1-questions`` questions of the subset) and the
-default batch (all windows of the subset), median of ``--repeats``. The subset is ``--questions`` questions of the dev
+default batch (all windows of the subset), median of ``--repeats``; the ratio is of the medians, and the JSON also
+gives the median of the per-repeat ratios (steadier on a loaded machine). The subset is ``--questions`` questions of the dev
 set drawn with ``--seed`` (kept in file order). Prints a table and writes benchmarks/results/read.json and read.png.
 
     .venv/bin/python benchmarks/read.py --squad ../shared/data/squad/dev-v1.1.json
@@ -25,11 +26,12 @@ import inspect
 import random
 import statistics
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-
 from common import SHARED, SQUAD_DEV, machine, plot, print_table, summary, timed, versions, write_result
+
 from openbook.paths import DEFAULT_READER, resolve_model
 from openbook.reader import LENGTH_STEP, N_BEST, Reader, Window, postprocess, rank
 from openbook.squad import SquadQuestion, exact_match, f1, load_squad
@@ -96,9 +98,7 @@ class OpenbookSide:
         return self.reader.call(windows)
 
 
-def answers(
-    reader: Reader, questions: Sequence[SquadQuestion], windows: Sequence[Window], logits: Logits
-) -> list[str]:
+def answers(reader: Reader, questions: Sequence[SquadQuestion], windows: Sequence[Window], logits: Logits) -> list[str]:
     """Each question's best answer text, decoded from the logits by openbook's postprocessing."""
     spans = postprocess(windows, logits, len(questions), reader.n_best, reader.max_answer_tokens)
     found = [rank(s, [q.context], 1, False, 0.0) for s, q in zip(spans, questions, strict=True)]
@@ -153,9 +153,11 @@ def main() -> None:
         for batch, subset in runs.items():
             for name, side in sides.items():
                 side.batch_size = batch
-                seconds, out = timed(lambda: side.call(subset))
+                seconds, out = timed(partial(side.call, subset))
                 rates[name, batch].append(len(subset) / seconds)
-                print(f"repeat {repeat + 1}/{args.repeats}  batch {batch:>3}  {name:<8}  {len(subset) / seconds:8.1f} windows/s")
+                print(
+                    f"repeat {repeat + 1}/{args.repeats}  batch {batch:>3}  {name:<8}  {len(subset) / seconds:8.1f} windows/s"
+                )
                 if batch == args.batch_size:
                     logits[name] = out
 
@@ -187,6 +189,9 @@ def main() -> None:
                 "openbook_windows_per_second": summary(rates["openbook", batch], 1),
                 "torch_windows_per_second": summary(rates["torch", batch], 1),
                 "ratio": round(ob / pt, 2),
+                "ratio_paired_median": round(
+                    statistics.median(o / t for o, t in zip(rates["openbook", batch], rates["torch", batch])), 2
+                ),
             }
         )
     result = {
@@ -228,6 +233,10 @@ def main() -> None:
         title=f"Reading SQuAD v1.1 dev questions with their paragraphs ({len(questions):,} questions, "
         f"{len(windows):,} windows; {host['cpu']}, {host['cores']} cores; median of {args.repeats})",
     )
+    for r in result_runs:
+        ratios = [round(o / t, 2) for o, t in zip(rates["openbook", r["batch"]], rates["torch", r["batch"]])]
+        print(f"batch {r['batch']}: openbook/torch in each repeat {ratios} (median {r['ratio_paired_median']})")
+    print()
     print(f"same best answer from both sides: {100.0 * same:.1f}% of questions\n")
     plot(
         args.name,

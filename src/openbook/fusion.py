@@ -26,5 +26,5 @@ SPAN_ONLY = Weights(0.0, 0.0)
 DEFAULT_WEIGHTS: dict[str, Weights] = {
     "dense": Weights(margin=0.0, retrieval=0.0),
     "lexical": Weights(margin=0.0, retrieval=0.0),
-    "hybrid": Weights(margin=0.0, retrieval=0.0),
+    "hybrid": Weights(margin=1.0, retrieval=5.0),
 }

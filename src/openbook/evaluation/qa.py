@@ -23,7 +23,7 @@ from openbook.reader import Reader
 from openbook.retriever import Retriever
 from openbook.squad import exact_match, f1, load_squad
 
-MARGIN_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+MARGIN_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 RETRIEVAL_GRID = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0)
 CHUNK = 64
 
