@@ -24,7 +24,7 @@ class Weights:
 SPAN_ONLY = Weights(0.0, 0.0)
 # per retrieval mode, since each mode's retrieval score has its own scale (cosine, BM25, fused z-scores)
 DEFAULT_WEIGHTS: dict[str, Weights] = {
-    "dense": Weights(margin=0.0, retrieval=0.0),
+    "dense": Weights(margin=4.0, retrieval=80.0),
     "lexical": Weights(margin=0.0, retrieval=0.0),
     "hybrid": Weights(margin=1.0, retrieval=5.0),
 }
