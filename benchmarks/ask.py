@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from openbook.hybrid import DEFAULT_MODE
 from openbook.loaders import read_squad
 from openbook.pipeline import OpenBook
 from openbook.retriever import Retriever
@@ -35,12 +36,9 @@ def main() -> None:
     parser.add_argument("--mode", default=None, help="retrieval mode, when the retriever offers several")
     args = parser.parse_args()
 
-    retriever = Retriever(RESULTS / "index-dev")
-    if retriever.index_path.joinpath("index.json").is_file() is False or retriever.index.count_passages() == 0:
-        retriever.add(read_squad(args.squad), passage_tokens=382)
+    retriever = Retriever(RESULTS / "index-dev", mode=args.mode or DEFAULT_MODE)
+    retriever.add(read_squad(args.squad), passage_tokens=382)  # a no-op once the index holds them
     book = OpenBook(retriever=retriever, k=args.k)
-    if args.mode:
-        book.mode = args.mode
     questions = [q.question for q in load_squad(args.squad)]
     random.Random(0).shuffle(questions)
     questions = questions[: args.questions]
@@ -63,7 +61,8 @@ def main() -> None:
     result = {
         "passages": retriever.index.count_passages(),
         "k": args.k,
-        "mode": args.mode or "default",
+        "mode": retriever.mode,
+        "weights": {"margin": book.weights.margin, "retrieval": book.weights.retrieval},
         "questions": len(questions),
         "ask_ms_p50": round(float(np.percentile(latencies, 50)), 1),
         "ask_ms_p95": round(float(np.percentile(latencies, 95)), 1),

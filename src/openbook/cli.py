@@ -43,7 +43,7 @@ def index(
         Optional[int], typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
     ] = None,
     index_type: Annotated[
-        Optional[str], typer.Option(help="Vector index: auto (flat, then ivf from 200k passages), flat or ivf.")
+        Optional[str], typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:

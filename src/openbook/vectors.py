@@ -22,7 +22,7 @@ from openbook.errors import OpenbookError
 
 METRICS = {"ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 KINDS = ("flat", "ivf")
-IVF_THRESHOLD = 200_000  # below this, exact search is fast enough (a few ms) and needs no training
+IVF_THRESHOLD = 100_000  # below this, exact search is fast enough and needs no training
 TRAIN_PER_CELL = 40  # k-means sample: this many vectors per cell (FAISS warns below 39)
 KMEANS_ITERATIONS = 15
 DEFAULT_NPROBE = 32
