@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,37 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = fn()
     return time.perf_counter() - start, value
+
+
+def interleaved(
+    sides: dict[str, Callable[[list[Any]], Any]],
+    items: Sequence[Any],
+    slices: int,
+    batch: int = 1,
+    key: Callable[[int], Any] | None = None,
+) -> tuple[dict[str, float], dict[str, list[Any]], list[list[int]]]:
+    """Run every side over ``items`` slice by slice, the sides taking turns on each slice, and sum each side's seconds.
+
+    On a shared machine the load changes from minute to minute; alternating the sides on slices of a few seconds
+    puts both under the same load, where whole back-to-back runs would not. The items are first put in ``key`` order
+    (e.g. by length, so that each slice batches as one sorted run would) and cut into ``slices`` slices of whole
+    batches of ``batch``; the side that goes first alternates from slice to slice.
+
+    Returns each side's total seconds, its outputs slice by slice, and the item indices of each slice.
+    """
+    order = sorted(range(len(items)), key=key) if key else list(range(len(items)))
+    size = batch * max(1, -(-len(order) // (max(slices, 1) * batch)))
+    parts = [order[at : at + size] for at in range(0, len(order), size)]
+    seconds = dict.fromkeys(sides, 0.0)
+    outputs: dict[str, list[Any]] = {name: [] for name in sides}
+    names = list(sides)
+    for n, idx in enumerate(parts):
+        chunk = [items[i] for i in idx]
+        for name in names if n % 2 == 0 else names[::-1]:
+            took, out = timed(partial(sides[name], chunk))
+            seconds[name] += took
+            outputs[name].append(out)
+    return seconds, outputs, parts
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -1,7 +1,7 @@
 """Encoding: passages per second of the default retriever through openbook (INT8 OpenVINO) against the same checkpoint in
 plain PyTorch float32, on the SQuAD v1.1 dev paragraphs, with recall@5 of each side's vectors and single-question latency.
 
-The two sides, in one process, interleaved (openbook, torch, openbook, torch, …) at each batch size, each repeat:
+Two sides, in one process:
 
 - openbook: ``Embedder.encode_passages`` of the default retriever (its WordPiece tokeniser, length-sorted batches padded
   per batch, the INT8 OpenVINO model with mean pooling and L2 normalisation in the graph).
@@ -10,12 +10,16 @@ The two sides, in one process, interleaved (openbook, torch, openbook, torch, �
   batches sorted by length as sentence-transformers sorts them, mean pooling over the attention mask, L2 normalisation,
   under ``torch.inference_mode`` with ``torch.set_num_threads(cores)``.
 
-Both sides are timed from texts to vectors (tokenising included). Batch 1 runs on ``--batch1-passages`` paragraphs
-evenly spaced through the file (batch 1 over all of them takes long; the first few hundred are shorter than the rest,
-so they would flatter batch 1); the default batch on all 2,067. The ratio is of the medians; the JSON also gives the
-median of the per-repeat ratios (each repeat's two runs are back to back, so it is steadier under a loaded machine). Recall@5 is of every dev question's
-own paragraph among all paragraphs by inner product, from each side's vectors. Then ``--questions`` questions are
-encoded and searched one at a time (both sides interleaved, exact inner-product search) for p50/p95 latency.
+Both are timed from texts to vectors (tokenising included). Each run puts the paragraphs in length order and cuts them
+into ``--slices`` slices of whole batches; the sides take turns on each slice (openbook, torch, torch, openbook, …), so
+both meet the same load on a shared machine, and each side's rate is its paragraphs over its summed time. Batch 1 runs
+on ``--batch1-passages`` paragraphs evenly spaced through the file (batch 1 over all of them takes long; the first few
+hundred are shorter than the rest, so they would flatter it); the default batch on all 2,067. Rates are the median of
+``--repeats`` runs; the ratio is of the medians, and the JSON adds the median of the per-repeat ratios.
+
+Recall@1/5/20 is of every dev question's own paragraph among all paragraphs by inner product, from each side's
+vectors (of the last run at the default batch). Then ``--questions`` questions are encoded and searched one at a time
+(the sides in turn, exact inner-product search) for p50/p95 latency.
 Prints a table and writes benchmarks/results/encode.json and encode.png.
 
     .venv/bin/python benchmarks/encode.py --squad ../shared/data/squad/dev-v1.1.json
@@ -27,19 +31,18 @@ import argparse
 import statistics
 import time
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 from common import (
     SHARED,
     SQUAD_DEV,
+    interleaved,
     latency_summary,
     machine,
     plot,
     print_table,
     summary,
-    timed,
     versions,
     write_result,
 )
@@ -97,13 +100,14 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=SQUAD_DEV)
     parser.add_argument("--model", default=None, help="openbook retriever model (default: the embedded INT8 retriever)")
     parser.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="the float checkpoint for the torch side")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side at each batch size")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="the default batch (besides batch 1)")
     parser.add_argument(
         "--batch1-passages", type=int, default=300, help="paragraphs encoded at batch 1 (evenly spaced)"
     )
     parser.add_argument("--passages", type=int, default=None, help="paragraphs at the default batch (default: all)")
     parser.add_argument("--questions", type=int, default=300, help="questions timed one at a time")
+    parser.add_argument("--slices", type=int, default=8, help="slices per run, the sides taking turns on each")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the machine's cores)")
     parser.add_argument("--name", default="encode", help="result name under benchmarks/results")
     args = parser.parse_args()
@@ -129,15 +133,27 @@ def main() -> None:
     vectors: dict[str, np.ndarray] = {}
     for repeat in range(args.repeats):
         for batch, texts in runs.items():
-            for name, side in sides.items():
+            for side in sides.values():
                 side.batch_size = batch
-                seconds, out = timed(partial(side.encode_passages, texts))
-                rates[name, batch].append(len(texts) / seconds)
-                print(
-                    f"repeat {repeat + 1}/{args.repeats}  batch {batch:>3}  {name:<8}  {len(texts) / seconds:8.1f} passages/s"
-                )
+            counts = embedder.tokenizer.token_counts(texts)
+            seconds, outputs, parts = interleaved(
+                {name: side.encode_passages for name, side in sides.items()},
+                texts,
+                args.slices,
+                batch,
+                key=counts.__getitem__,
+            )
+            for name in sides:
+                rates[name, batch].append(len(texts) / seconds[name])
                 if batch == args.batch_size:
-                    vectors[name] = out
+                    vectors[name] = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+                    for idx, out in zip(parts, outputs[name], strict=True):
+                        vectors[name][idx] = out
+            print(
+                f"repeat {repeat + 1}/{args.repeats}  batch {batch:>3}  "
+                + "  ".join(f"{name} {rates[name, batch][-1]:7.1f}" for name in sides)
+                + " passages/s"
+            )
 
     recall: dict[str, dict[str, float]] = {}
     question_vectors: dict[str, np.ndarray] = {}
@@ -208,7 +224,8 @@ def main() -> None:
         "versions": versions("openvino", "torch", "transformers", "tokenizers", "faiss-cpu", "numpy"),
         "notes": (
             f"batch 1 on {len(runs[1])} paragraphs evenly spaced through the file, batch {args.batch_size} on {len(runs[args.batch_size])}; "
-            "texts to vectors, tokenising included; runs interleaved openbook, torch in one process; median of repeats"
+            "texts to vectors, tokenising included; in one process, the sides taking turns slice by slice "
+            f"({args.slices} slices of whole batches per run, paragraphs in length order); median of repeats"
         ),
     }
     write_result(args.name, result)

@@ -10,10 +10,13 @@ preprocessing: at most 64 question tokens, 384 in all, doc stride 128), sorted b
 
 Timed is the model stage, window ids in, start/end logits out (batch assembly included). Each side's logits then go
 through openbook's own postprocessing (``postprocess`` and ``rank``: best span by start + end logits, at most 30
-tokens, whole words), so the EM/F1 comparison is of the model, not of the decoding. The runs are interleaved (openbook,
-torch, openbook, torch, …) at batch 1 (the windows of the first ``--batch1-questions`` questions of the subset) and the
-default batch (all windows of the subset), median of ``--repeats``; the ratio is of the medians, and the JSON also
-gives the median of the per-repeat ratios (steadier on a loaded machine). The subset is ``--questions`` questions of the dev
+tokens, whole words), so the EM/F1 comparison is of the model, not of the decoding.
+
+Each run puts the windows in length order and cuts them into ``--slices`` slices of whole batches; the sides take turns
+on each slice (openbook, torch, torch, openbook, …), so both meet the same load on a shared machine, and each side's
+rate is its windows over its summed time. Batch 1 runs on the windows of the first ``--batch1-questions`` questions of
+the subset, the default batch on all its windows. Rates are the median of ``--repeats`` runs; the ratio is of the
+medians, and the JSON adds the median of the per-repeat ratios. The subset is ``--questions`` questions of the dev
 set drawn with ``--seed`` (kept in file order). Prints a table and writes benchmarks/results/read.json and read.png.
 
     .venv/bin/python benchmarks/read.py --squad ../shared/data/squad/dev-v1.1.json
@@ -26,11 +29,10 @@ import inspect
 import random
 import statistics
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 import numpy as np
-from common import SHARED, SQUAD_DEV, machine, plot, print_table, summary, timed, versions, write_result
+from common import SHARED, SQUAD_DEV, interleaved, machine, plot, print_table, summary, timed, versions, write_result
 
 from openbook.paths import DEFAULT_READER, resolve_model
 from openbook.reader import LENGTH_STEP, N_BEST, Reader, Window, postprocess, rank
@@ -122,7 +124,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the subset's draw")
     parser.add_argument("--batch1-questions", type=int, default=300, help="questions whose windows run at batch 1")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="the default batch (besides batch 1)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each side at each batch size")
+    parser.add_argument("--slices", type=int, default=8, help="slices per run, the sides taking turns on each")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: the machine's cores)")
     parser.add_argument("--name", default="read", help="result name under benchmarks/results")
     args = parser.parse_args()
@@ -151,15 +154,27 @@ def main() -> None:
     logits: dict[str, Logits] = {}
     for repeat in range(args.repeats):
         for batch, subset in runs.items():
-            for name, side in sides.items():
+            for side in sides.values():
                 side.batch_size = batch
-                seconds, out = timed(partial(side.call, subset))
-                rates[name, batch].append(len(subset) / seconds)
-                print(
-                    f"repeat {repeat + 1}/{args.repeats}  batch {batch:>3}  {name:<8}  {len(subset) / seconds:8.1f} windows/s"
-                )
+            seconds, outputs, parts = interleaved(
+                {name: side.call for name, side in sides.items()},
+                subset,
+                args.slices,
+                batch,
+                key=lambda i, subset=subset: subset[i].length,
+            )
+            for name in sides:
+                rates[name, batch].append(len(subset) / seconds[name])
                 if batch == args.batch_size:
-                    logits[name] = out
+                    logits[name] = [None] * len(subset)  # type: ignore[list-item]
+                    for idx, out in zip(parts, outputs[name], strict=True):
+                        for i, pair in zip(idx, out, strict=True):
+                            logits[name][i] = pair
+            print(
+                f"repeat {repeat + 1}/{args.repeats}  batch {batch:>3}  "
+                + "  ".join(f"{name} {rates[name, batch][-1]:7.1f}" for name in sides)
+                + " windows/s"
+            )
 
     predicted = {name: answers(reader, questions, windows, logits[name]) for name in sides}
     accuracy = {name: scores(predicted[name], questions) for name in sides}
@@ -223,7 +238,8 @@ def main() -> None:
         "notes": (
             f"{len(questions)} questions (seed {args.seed}) with their gold paragraphs; batch 1 on the windows of the "
             f"first {len(first)}; the model stage timed (window ids to logits); both sides decoded by openbook's "
-            "postprocessing; runs interleaved openbook, torch in one process; median of repeats"
+            "postprocessing; in one process, the sides taking turns slice by slice "
+            f"({args.slices} slices of whole batches per run, windows in length order); median of repeats"
         ),
     }
     write_result(args.name, result)
