@@ -72,15 +72,21 @@ def test_rerank_fuses_margin_and_retrieval():
     assert rerank([confident_wrong_passage, sure], Weights(retrieval=10.0), 2)[0].text == "right"
 
 
-def test_interactive_mode_in_a_pseudo_terminal(tmp_path, vocab):
+def start_interactive(tmp_path, document: Path):
+    """`openbook ask` with no question, in a pseudo-terminal, over an index of ``document``; at its first prompt."""
     pexpect = pytest.importorskip("pexpect")
     indexes = tmp_path / "indexes"
     env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
-    Retriever(indexes / "demo").add(load_documents([CORPUS / "notes.jsonl"]))
+    Retriever(indexes / "demo").add(load_documents([document]))
     child = pexpect.spawn(
         sys.executable, ["-m", "openbook.cli", "ask", "--index", "demo"], env=env, encoding="utf-8", timeout=120
     )
     child.expect("openbook> ")
+    return pexpect, child
+
+
+def test_interactive_mode_in_a_pseudo_terminal(tmp_path, vocab):
+    pexpect, child = start_interactive(tmp_path, CORPUS / "notes.jsonl")
     child.sendline(":help")
     child.expect(":quit")
     child.expect("openbook> ")
@@ -103,14 +109,7 @@ def test_interactive_mode_in_a_pseudo_terminal(tmp_path, vocab):
 
 
 def test_ctrl_d_quits(tmp_path, vocab):
-    pexpect = pytest.importorskip("pexpect")
-    indexes = tmp_path / "indexes"
-    env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
-    Retriever(indexes / "demo").add(load_documents([CORPUS / "chess.txt"]))
-    child = pexpect.spawn(
-        sys.executable, ["-m", "openbook.cli", "ask", "--index", "demo"], env=env, encoding="utf-8", timeout=120
-    )
-    child.expect("openbook> ")
+    pexpect, child = start_interactive(tmp_path, CORPUS / "chess.txt")
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
