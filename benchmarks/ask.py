@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import machine
 
 from openbook.hybrid import DEFAULT_MODE
 from openbook.loaders import read_squad
@@ -34,15 +35,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--mode", default=None, help="retrieval mode, when the retriever offers several")
+    parser.add_argument("--index-type", default="flat", choices=("flat", "ivf"), help="vector index of the dev index")
     args = parser.parse_args()
 
-    retriever = Retriever(RESULTS / "index-dev", mode=args.mode or DEFAULT_MODE)
-    retriever.add(read_squad(args.squad), passage_tokens=382)  # a no-op once the index holds them
+    folder = RESULTS / ("index-dev" if args.index_type == "flat" else f"index-dev-{args.index_type}")
+    retriever = Retriever(folder, mode=args.mode or DEFAULT_MODE)
+    # a no-op once the index holds them
+    retriever.add(read_squad(args.squad), passage_tokens=382, index_type=args.index_type)
     book = OpenBook(retriever=retriever, k=args.k)
     questions = [q.question for q in load_squad(args.squad)]
     random.Random(0).shuffle(questions)
     questions = questions[: args.questions]
     book.ask_many(questions[:16])  # warm up shapes
+    host = machine()  # taken after loading, before timing: other work on the machine skews every figure
 
     single_rates, many_rates, latencies = [], [], []
     for _ in range(args.repeats):  # interleaved: one-at-a-time, then batched, each repeat
@@ -59,7 +64,9 @@ def main() -> None:
 
     single, many = statistics.median(single_rates), statistics.median(many_rates)
     result = {
+        "machine": host,
         "passages": retriever.index.count_passages(),
+        "index_type": retriever.index.vectors.kind,
         "k": args.k,
         "mode": retriever.mode,
         "weights": {"margin": book.weights.margin, "retrieval": book.weights.retrieval},
@@ -72,7 +79,10 @@ def main() -> None:
         "ask_many_batch": args.batch,
     }
     RESULTS.mkdir(exist_ok=True)
-    name = f"ask-{args.mode}.json" if args.mode else "ask.json"
+    name = "-".join(
+        ["ask", *([args.mode] if args.mode else []), *([args.index_type] if args.index_type != "flat" else [])]
+    )
+    name += ".json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     width = max(map(len, result))
     for key, value in result.items():

@@ -63,7 +63,9 @@ def test_index_search_info_json(tmp_path, vocab):
     assert report["documents_added"] == 12 and report["index"]["documents"] == 12
     again = json.loads(run("index", str(CORPUS), "--json", env_indexes=indexes).stdout)
     assert again["documents_unchanged"] == 12 and again["index"]["passages"] == report["index"]["passages"]
-    found = run("search", "How do honeybees tell each other where flowers are?", "-k", "3", "--json", env_indexes=indexes)
+    found = run(
+        "search", "How do honeybees tell each other where flowers are?", "-k", "3", "--json", env_indexes=indexes
+    )
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)["results"]
     assert [r["rank"] for r in results] == [1, 2, 3]
@@ -83,3 +85,39 @@ def test_index_search_info_json(tmp_path, vocab):
 def test_search_without_index_is_a_clear_error(tmp_path):
     result = run("search", "anything", "--index", "nope", env_indexes=tmp_path)
     assert result.returncode == 1 and "no index at" in result.stderr
+
+
+def _tiny_squad(path: Path) -> Path:
+    contexts = [
+        "In 1822 the French engineer Augustin Fresnel designed a lens made of rings of glass.",
+        "Honey bees dance to show one another where flowers are, and how far away.",
+    ]
+    questions = [("Who designed the lens?", "Augustin Fresnel"), ("Who dances?", "Honey bees")]
+    paragraphs = [
+        {"context": c, "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": c.index(a)}]}]}
+        for i, (c, (q, a)) in enumerate(zip(contexts, questions))
+    ]
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "tiny", "paragraphs": paragraphs}]}))
+    return path
+
+
+def test_eval_record_keeps_the_figures_in_the_model_manifest(tmp_path, vocab, standin_dir):
+    from tests.reader_standins import build_standin
+
+    squad = _tiny_squad(tmp_path / "tiny.json")
+    reader = build_standin(tmp_path / "reader", {"august": (12.0, 0.0), "##nel": (0.0, 12.0)})
+    out = run("eval", "reader", str(squad), "--reader", str(reader), "--record", "--json", env_indexes=tmp_path)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    measured = json.loads((reader / "manifest.json").read_text())["measured"]
+    assert measured == {"tiny.json": {"exact_match": result["exact_match"], "f1": result["f1"]}}
+    assert result["questions"] == 2 and result["exact_match"] == 50.0  # the boosted span answers q0, not q1
+
+    partial = run(
+        "eval", "reader", str(squad), "--reader", str(reader), "--record", "--limit", "1", env_indexes=tmp_path
+    )
+    assert partial.returncode == 1 and "--limit" in partial.stderr.strip()
+    bare = run(
+        "eval", "retrieval", str(squad), "--retriever", str(standin_dir / "dynamic"), "--record", env_indexes=tmp_path
+    )
+    assert bare.returncode == 1 and len(bare.stderr.strip().splitlines()) == 1 and "manifest.json" in bare.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,9 +26,12 @@ app.add_typer(eval_app, name="eval")
 
 IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
 RetrieverOpt = Annotated[
-    Optional[str], typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
+    str | None, typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+RecordOpt = Annotated[
+    bool, typer.Option("--record", help="Keep the figures in the model's manifest.json (measured, by file name).")
+]
 ModeOpt = Annotated[
     str, typer.Option("--mode", help="Retrieval: dense (meaning), lexical (BM25 over words) or hybrid (both, fused).")
 ]
@@ -40,10 +43,10 @@ def index(
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
     passage_tokens: Annotated[
-        Optional[int], typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
+        int | None, typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
     ] = None,
     index_type: Annotated[
-        Optional[str], typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
+        str | None, typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -92,13 +95,13 @@ def search(
         display.show_results(question, results)
 
 
-NprobeOpt = Annotated[Optional[int], typer.Option(help="IVF cells searched (ivf indexes; more is closer to exact).")]
-ReaderOpt = Annotated[Optional[str], typer.Option("--reader", help="Reader model folder or file.")]
+NprobeOpt = Annotated[int | None, typer.Option(help="IVF cells searched (ivf indexes; more is closer to exact).")]
+ReaderOpt = Annotated[str | None, typer.Option("--reader", help="Reader model folder or file.")]
 
 
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="A question; leave out for the interactive mode.")] = None,
+    question: Annotated[str | None, typer.Argument(help="A question; leave out for the interactive mode.")] = None,
     k: Annotated[int, typer.Option("-k", help="How many passages to read.")] = 5,
     top_answers: Annotated[int, typer.Option("--top-answers", "-n", help="How many answers to show.")] = 3,
     index: IndexOpt = "default",
@@ -145,22 +148,32 @@ def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
 @eval_app.command("retrieval")
 def eval_retrieval(
     squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
-    retriever: Annotated[Optional[str], typer.Option("--retriever", help="Retriever model.")] = None,
+    retriever: Annotated[str | None, typer.Option("--retriever", help="Retriever model.")] = None,
     mode: ModeOpt = DEFAULT_MODE,
     tune: Annotated[
         bool, typer.Option("--tune", help="Compare every fusion on articles 1-24 (tuning), the rest and all.")
     ] = False,
+    record: RecordOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Recall@1/5/20 and MRR@20 of each question's own paragraph among all the file's paragraphs."""
     from openbook.embedder import Embedder
     from openbook.evaluation.retrieval import evaluate_retrieval
     from openbook.hybrid import check_mode
+    from openbook.manifest import ModelManifest
     from openbook.paths import resolve_model
 
+    if record and mode == "lexical":
+        raise OpenbookError("--record keeps the model's own (dense) recall: use --mode dense or hybrid")
     embedder = Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
+    if record:
+        ModelManifest.load(embedder.folder)  # a model described from its file alone has nowhere to keep figures
     with display.progress_bar(enabled=not json_out) as update:
         result = evaluate_retrieval(embedder, squad_file, progress=update, mode=check_mode(mode), tune=tune)
+    if record:
+        dense = result if mode == "dense" else result["dense"]
+        figures = {k: v for k, v in dense.items() if k.startswith(("recall@", "mrr@"))}
+        embedder.manifest.record(embedder.folder, squad_file.name, figures)
     if json_out:
         display.print_json(result)
         return
@@ -192,20 +205,29 @@ def eval_reader(
     squad_file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 or v2.0 JSON file.")],
     reader: ReaderOpt = None,
     no_answer: Annotated[
-        Optional[bool], typer.Option("--no-answer/--always-answer", help="Allow 'no answer' (default: by model).")
+        bool | None, typer.Option("--no-answer/--always-answer", help="Allow 'no answer' (default: by model).")
     ] = None,
     threshold: Annotated[float, typer.Option(help="No-answer when null - best span exceeds this.")] = 0.0,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    record: RecordOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Exact match and F1 of the reader given each question's own paragraph (no-answer accuracy on v2 files)."""
     from openbook.evaluation.reader import evaluate_reader
+    from openbook.manifest import ModelManifest
     from openbook.paths import resolve_model
     from openbook.reader import Reader
 
+    if record and limit is not None:
+        raise OpenbookError("--record keeps figures of whole files only: leave out --limit")
     model = Reader(resolve_model(reader, DEFAULT_READER), no_answer=no_answer, no_answer_threshold=threshold)
+    if record:
+        ModelManifest.load(model.folder)  # a model described from its file alone has nowhere to keep figures
     with display.progress_bar(enabled=not json_out) as update:
         result = evaluate_reader(model, squad_file, limit=limit, progress=update)
+    if record:
+        keys = ("exact_match", "f1", "no_answer_accuracy")
+        model.manifest.record(model.folder, squad_file.name, {k: result[k] for k in keys if k in result})
     if json_out:
         display.print_json(result)
     else:
@@ -216,10 +238,10 @@ def eval_reader(
 def eval_qa(
     squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
     k: Annotated[int, typer.Option("-k", help="Passages read per question.")] = 5,
-    retriever: Annotated[Optional[str], typer.Option("--retriever", help="Retriever model.")] = None,
+    retriever: Annotated[str | None, typer.Option("--retriever", help="Retriever model.")] = None,
     reader: ReaderOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Open-book QA: index all paragraphs, retrieve, read, rerank; EM/F1 of the top answer and each signal's share."""
@@ -253,10 +275,24 @@ def models_list(json_out: JsonOpt = False) -> None:
     table = Table("name", "kind", "precision", "inputs", "outputs", "lengths", "measured")
     for m in found:
         table.add_row(
-            m.name, m.kind, m.precision, ", ".join(m.inputs.values()), ", ".join(m.outputs.values()),
-            f"{m.question_length}/{m.passage_length}", ", ".join(f"{k} {v}" for k, v in m.measured.items()),
+            m.name,
+            m.kind,
+            m.precision,
+            ", ".join(m.inputs.values()),
+            ", ".join(m.outputs.values()),
+            f"{m.question_length}/{m.passage_length}",
+            _figures(m.measured),
         )
     display.console.print(table)
+
+
+def _figures(measured: dict) -> str:
+    """``{"dev-v1.1.json": {"recall@5": 90.01}}`` as ``dev-v1.1.json: recall@5 90.01``, one file a line."""
+    lines = []
+    for dataset, figures in measured.items():
+        text = ", ".join(f"{k} {v}" for k, v in figures.items()) if isinstance(figures, dict) else str(figures)
+        lines.append(f"{dataset}: {text}")
+    return "\n".join(lines)
 
 
 @models_app.command("info")
@@ -285,7 +321,7 @@ def models_build(
     shared: Annotated[Path, typer.Option(help="Folder with models/ and data/ checkpoints.")] = Path("../shared"),
     samples: Annotated[int, typer.Option(help="Calibration samples for INT8.")] = 300,
     fp32: Annotated[bool, typer.Option("--fp32", help="Skip INT8 quantisation.")] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Folder for the built models (default models/).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for the built models (default models/).")] = None,
 ) -> None:
     """Rebuild the embedded defaults from the fine-tuned checkpoints (needs the 'build' extra)."""
     try:

@@ -52,6 +52,13 @@ class ModelManifest:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 
+    def record(self, folder: Path, dataset: str, figures: dict[str, Any]) -> Path:
+        """Keep ``figures`` measured on ``dataset`` in the manifest of ``folder`` (replacing that dataset's last ones)."""
+        if not (Path(folder) / MANIFEST).is_file():
+            raise OpenbookError(f"no {MANIFEST} in {folder} to record figures in")
+        self.measured[dataset] = figures
+        return self.save(folder)
+
     def identity(self) -> dict[str, Any]:
         """What an index must agree on with the model that queries it."""
         return {
