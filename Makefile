@@ -23,17 +23,22 @@ demo: venv
 test: venv
 	$(BIN)/pytest -q
 
-# Rebuild the embedded default models from the fine-tuned checkpoints in $(SHARED) (needs torch, transformers, nncf).
+# Rebuild the embedded default models from the fine-tuned checkpoints in $(SHARED) (needs torch, transformers, nncf),
+# then measure them on SQuAD v1.1 dev and keep the figures in their manifests.
 models: venv
 	$(BIN)/pip install --quiet -e '.[build]'
 	$(BIN)/openbook models build all --shared $(SHARED)
+	$(BIN)/openbook eval retrieval $(SHARED)/data/squad/dev-v1.1.json --record
+	$(BIN)/openbook eval reader $(SHARED)/data/squad/dev-v1.1.json --record
 
 # Speed against plain PyTorch, ask latency, search latency and scale (needs torch and matplotlib: the bench extra).
 bench: venv
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/encode.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/read.py --squad $(SHARED)/data/squad/dev-v1.1.json
-	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json
+	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid
+	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode dense
+	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid --index-type ivf
 	$(BIN)/python benchmarks/search.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/scale.py
 
