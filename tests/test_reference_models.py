@@ -1,13 +1,18 @@
-"""The five reference contracts, each proved with a stand-in of exactly its signature: load, then index + ask."""
+"""The five reference contracts, each proved with a tiny random BERT of exactly its signature, as OpenVINO IR and as
+ONNX: load, then index + ask on the example corpus. Also: the INT8 ones really hold quantised ops, and the same weights
+exported at static [1,384] and at dynamic shape read alike."""
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from openbook.embedder import Embedder
@@ -16,22 +21,34 @@ from openbook.loaders import load_documents
 from openbook.pipeline import OpenBook
 from openbook.reader import Reader
 from openbook.retriever import Retriever
-from openbook.runtime import CompiledModel
+from openbook.runtime import CompiledModel, core, find_model_file
 from openbook.specs import KNOWN, describe, guess_kind
-from tests.reader_standins import build_standin
-from tests.standins import build_embedder_ir
+from tests.conftest import DEFAULT_READER
+from tests.tiny_bert import CONTRACTS, NUMBERED, Signature, Size, build, op_types
 
 CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
-BOOST = {"august": (12.0, 0.0), "##nel": (0.0, 12.0)}  # the stand-in readers answer "Augustin Fresnel"
+BOOST = {"august": (12.0, 0.0), "##nel": (0.0, 12.0)}  # the tiny readers answer "Augustin Fresnel"
 QUESTION = "Who designed a lens made of glass rings for lighthouses?"
-
-READERS = {  # reference model -> (stand-in layout, static shape)
-    "bert-small-uncased-whole-word-masking-squad-0001": "omz",
-    "bert-large-uncased-whole-word-masking-squad-int8-0001": "omz-segment",
-    "bert-large-uncased-wwm-squadv2-x2.63-f82.6-d16-hybrid-v1": "hf-bare",
-    "bert-tiny-squad-int8": "omz",
-}
+CHESS = "Which chess piece can jump over other pieces?"
+FORMS = ("ir", "onnx")
+READERS = [name for name, s in CONTRACTS.items() if s.kind == "reader"]
 EMBEDDER = "bert-small-uncased-whole-word-masking-squad-emb-int8-0001"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, vocab):
+    """``tiny(name, form, signature=None, **build options)``: a tiny BERT folder named ``name``, built once."""
+    root = tmp_path_factory.mktemp("tiny-berts")
+    built: dict[tuple, Path] = {}
+
+    def make(name: str, form: str = "ir", signature: Signature | None = None, **options) -> Path:
+        key = (name, form, signature, repr(sorted(options.items())))
+        if key not in built:
+            folder = root / str(len(built)) / name
+            built[key] = build(folder, vocab, signature or CONTRACTS[name], form, **options)
+        return built[key]
+
+    return make
 
 
 @pytest.fixture(scope="module")
@@ -41,77 +58,147 @@ def corpus_index(tmp_path_factory, vocab) -> Retriever:
     return retriever
 
 
-@pytest.mark.parametrize("name", list(READERS))
-def test_reference_reader_contract_index_and_ask(tmp_path, corpus_index, name):
-    folder = build_standin(tmp_path / name, BOOST, layout=READERS[name])
+@pytest.fixture(scope="module")
+def default_reader(vocab) -> Reader:
+    return Reader(DEFAULT_READER)
+
+
+def runs_in_int8(path: Path) -> bool:
+    """Whether the CPU plugin runs some matrix product of the compiled model in 8-bit integers."""
+    runtime = core().compile_model(core().read_model(path), "CPU").get_runtime_model()
+    return any(
+        op.get_rt_info()["runtimePrecision"].astype(str) in ("i8", "u8")
+        for op in runtime.get_ops()
+        if op.get_rt_info()["layerType"].astype(str) in ("FullyConnected", "MatMul", "Convolution")
+    )
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("name", READERS)
+def test_reference_reader_contract_index_and_ask(tiny, corpus_index, name, form):
+    folder = tiny(name, form, boosts=BOOST)
     spec = describe(folder, "reader")
     assert spec.name == name and spec.kind == "reader" == guess_kind(folder)
+    assert find_model_file(folder).suffix == {"ir": ".xml", "onnx": ".onnx"}[form]
     reader = Reader(folder)
-    expected_static = READERS[name] != "hf-bare"
-    assert (reader.model.max_length == 384) is expected_static
+    signature = CONTRACTS[name]
+    assert list(reader.model.inputs.values()) == [n for _, n in signature.inputs]
+    assert reader.outputs == signature.outputs
+    assert (reader.model.max_length == 384) is (signature.shape is not None)
     assert reader.no_answer is (KNOWN[name].squad_version == 2)
     best = OpenBook(retriever=corpus_index, reader=reader).ask(QUESTION)[0]
     assert best.text == "Augustin Fresnel" and best.passage.title == "Lighthouses"
 
 
-def test_numbered_inputs_are_taken_by_position(tmp_path, vocab):
-    folder = build_standin(tmp_path / "bert-large-uncased-whole-word-masking-squad-int8-0001", BOOST, layout="numbered")
+@pytest.mark.parametrize("form", FORMS)
+def test_reference_embedder_contract_index_and_ask(tmp_path, tiny, default_reader, form):
+    folder = tiny(EMBEDDER, form)
+    assert describe(folder, "retriever").name == EMBEDDER and guess_kind(folder) == "retriever"
+    emb = Embedder(folder)
+    assert (emb.metric, emb.dimension, emb.model.max_length, emb.model.max_batch) == ("l2", 1024, 384, 1)
+    assert list(emb.model.inputs) == ["input_ids", "attention_mask", "token_type_ids", "position_ids"]
+    retriever = Retriever(tmp_path / "ix", model=folder)
+    retriever.add(load_documents([CORPUS]))
+    assert retriever.index.vectors.metric == "l2"
+    for mode in ("dense", "hybrid"):
+        assert retriever.search(CHESS, k=3, mode=mode)[0].passage.title == "chess", mode
+    best = OpenBook(retriever=retriever, reader=default_reader).ask(CHESS)[0]
+    assert "knight" in best.text.lower()
+
+
+@pytest.mark.parametrize("name", [n for n, s in CONTRACTS.items() if s.int8])
+def test_int8_standins_hold_quantised_ops(tiny, name):
+    for form in FORMS:
+        path = find_model_file(tiny(name, form, boosts=BOOST if CONTRACTS[name].kind == "reader" else None))
+        assert "FakeQuantize" in op_types(path), (name, form)
+        if platform.machine().lower() in ("x86_64", "amd64"):
+            assert runs_in_int8(path), (name, form)
+    plain = find_model_file(tiny("bert-small-uncased-whole-word-masking-squad-0001", "ir", boosts=BOOST))
+    assert "FakeQuantize" not in op_types(plain)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_numbered_inputs_are_taken_by_position(tiny, form):
+    folder = tiny("bert-large-uncased-whole-word-masking-squad-int8-0001", form, NUMBERED, boosts=BOOST)
     reader = Reader(folder)
     assert reader.model.inputs == {"input_ids": "result.1", "attention_mask": "result.2", "token_type_ids": "result.3"}
+    assert reader.outputs == ("5211", "5212")
     passage = "In 1822 the French engineer Augustin Fresnel designed a lens."
     assert reader.read(QUESTION, [passage])[0].text == "Augustin Fresnel"
 
 
-def test_reference_embedder_contract_index_and_ask(tmp_path, vocab):
-    folder = tmp_path / EMBEDDER
-    build_embedder_ir(
-        folder,
-        vocab,
-        shape=(1, 384),
-        names={r: r for r in ("input_ids", "attention_mask", "token_type_ids", "position_ids")},
-        dim=1024,
-    )
-    emb = Embedder(folder)
-    assert (emb.metric, emb.dimension, emb.model.max_length) == ("l2", 1024, 384)
-    assert set(emb.model.inputs) == {"input_ids", "attention_mask", "token_type_ids", "position_ids"}
-    retriever = Retriever(tmp_path / "ix", model=folder)
-    retriever.add(load_documents([CORPUS]))
-    hits = retriever.search("Which chess piece can jump over other pieces?", k=3)
-    assert hits[0].passage.title == "chess"
-    assert retriever.index.vectors.metric == "l2"
-    best = OpenBook(retriever=retriever).ask("Which chess piece can jump over other pieces?")[0]
-    assert "knight" in best.text.lower()
+def test_static_and_dynamic_exports_agree(tmp_path, vocab):
+    """The same weights at static [1,384] (each window alone, padded to 384) and at dynamic shape (windows batched,
+    padded to the longest in the batch) give the same logits, answers and scores."""
+    size = Size(scale=0.3, head_scale=1.0)  # attention that matters: a padding or masking slip would show
+    signature = CONTRACTS["bert-small-uncased-whole-word-masking-squad-0001"]
+    static = build(tmp_path / "static", vocab, signature, "ir", size=size, seed=7)
+    dynamic = build(tmp_path / "dynamic", vocab, replace(signature, shape=None), "onnx", size=size, seed=7)
+    documents = {d.title: d.text for d in load_documents([CORPUS])}
+    passages = [documents["Lighthouses"], documents["chess"], " ".join(documents.values()), "A lens of glass rings."]
+    one, many = Reader(static, precision="f32"), Reader(dynamic, precision="f32")
+    assert (one.model.max_batch, one.model.max_length) == (1, 384)
+    assert (many.model.max_batch, many.model.max_length) == (None, None)
+
+    windows = one.preprocess([(QUESTION, passages)])
+    same = [(w.passage, w.question_ids, w.first, w.end) for w in windows]
+    assert same == [(w.passage, w.question_ids, w.first, w.end) for w in many.preprocess([(QUESTION, passages)])]
+    assert sum(w.passage == 2 for w in windows) > 1 and len({w.length for w in windows}) > 2
+    last = windows[-1]  # the comparison would catch a masking slip: attending to padding moves the logits
+    batch = one.tokenizer.encode_pairs([last.question_ids], [last.passage_ids], pad_to=384)
+    masked = one.model.run(batch)["output_s"][0, : last.length]
+    leaky_batch = replace(batch, attention_mask=np.ones_like(batch.attention_mask))
+    leaky = one.model.run(leaky_batch)["output_s"][0, : last.length]
+    assert np.abs(masked - leaky).max() > 0.1
+    for (s1, e1), (s2, e2) in zip(one.call(windows), many.call(windows), strict=True):
+        np.testing.assert_allclose(s1, s2, rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(e1, e2, rtol=1e-3, atol=1e-3)
+
+    a, b = one.read(QUESTION, passages, top_k=5), many.read(QUESTION, passages, top_k=5)
+    assert [(x.text, x.passage_index) for x in a] == [(x.text, x.passage_index) for x in b]
+    np.testing.assert_allclose([x.score for x in a], [x.score for x in b], rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose([x.no_answer_score for x in a], [x.no_answer_score for x in b], rtol=1e-3, atol=1e-3)
 
 
 def test_model_without_vocab_or_with_foreign_inputs_is_refused(tmp_path, vocab):
-    folder = build_standin(tmp_path / "plain", BOOST, layout="hf-bare")
+    bare = CONTRACTS["bert-large-uncased-wwm-squadv2-x2.63-f82.6-d16-hybrid-v1"]  # in a folder of no known name
+    folder = build(tmp_path / "plain", vocab, bare, "onnx")
     (folder / "vocab.txt").unlink()
     with pytest.raises(OpenbookError, match="vocab.txt"):
         Reader(folder)
-    wrong = build_embedder_ir(tmp_path / "wrong", vocab, names={"input_ids": "input_ids", "attention_mask": "pixel_mask"})
+    pixels = Signature("embedder", (("input_ids", "input_ids"), ("attention_mask", "pixel_mask")), ("embedding",))
+    wrong = build(tmp_path / "wrong", vocab, pixels, "ir")
     with pytest.raises(OpenbookError, match="attention_mask"):
         CompiledModel(wrong)
 
 
-def test_ask_with_a_mismatched_reader_is_one_line(tmp_path, corpus_index):
-    wrong = tmp_path / "wrong-reader"
-    build_embedder_ir(wrong, corpus_index.model_path / "vocab.txt", names={"input_ids": "input_ids", "attention_mask": "pixel_values"})
+def test_ask_with_a_mismatched_reader_is_one_line(tmp_path, corpus_index, vocab):
+    pixels = Signature("reader", (("input_ids", "input_ids"), ("attention_mask", "pixel_values")), ("start", "end"))
+    wrong = build(tmp_path / "wrong-reader", vocab, pixels, "ir")
     env = {**os.environ, "OPENBOOK_INDEXES": str(corpus_index.index_path.parent)}
     result = subprocess.run(
         [sys.executable, "-m", "openbook.cli", "ask", QUESTION, "--index", "corpus", "--reader", str(wrong)],
-        capture_output=True, text=True, env=env, timeout=120,
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pixel_values" in lines[0], result.stderr
 
 
-def test_models_info_shows_the_contract(tmp_path, vocab):
-    folder = build_standin(tmp_path / "bert-small-uncased-whole-word-masking-squad-0001", BOOST, layout="omz")
+def test_models_info_shows_the_contract(tiny):
+    folder = tiny("bert-small-uncased-whole-word-masking-squad-0001", "ir", boosts=BOOST)
     out = subprocess.run(
         [sys.executable, "-m", "openbook.cli", "models", "info", str(folder), "--json"],
-        capture_output=True, text=True, timeout=120,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     data = json.loads(out.stdout)
     assert data["contract"]["outputs"] == {"start": "output_s", "end": "output_e"}
     assert data["file"]["inputs"][0] == {"name": "input_ids", "type": "i64", "shape": "[1,384]"}
+    assert [o["name"] for o in data["file"]["outputs"]] == ["output_s", "output_e"]
