@@ -31,8 +31,11 @@ def squad_dev() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_indexes(tmp_path, monkeypatch):
-    """Every test writes indexes under its own temporary folder, never the checkout's indexes/."""
+    """Every test writes indexes under its own temporary folder, never the checkout's indexes/, and runs models with
+    the runtime's defaults whatever the environment sets."""
     monkeypatch.setenv("OPENBOOK_INDEXES", str(tmp_path / "indexes"))
+    for knob in ("OPENBOOK_RESHAPE", "OPENBOOK_PRECISION", "OPENBOOK_HINT", "OPENBOOK_THREADS"):
+        monkeypatch.delenv(knob, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -99,7 +99,14 @@ def test_interactive_mode_in_a_pseudo_terminal(tmp_path, vocab):
     child.sendline("Who made the first vaccine?")
     child.expect("Edward Jenner")
     child.expect("openbook> ")
-    child.sendintr()  # Ctrl-C at the prompt clears the line, the session goes on
+    # Ctrl-C clears the line being typed and the session goes on. Typing first, and waiting for the echo, makes sure
+    # the prompt is reading: a signal in the instant before it starts waiting for input is only seen at the next key.
+    child.send("half a question")
+    child.expect("half a question")
+    child.sendintr()
+    child.expect("openbook> ")
+    child.sendline(":k 3")
+    child.expect("top 3 passages")  # not "half a question:k 3", asked as a question
     child.expect("openbook> ")
     child.sendline(":quit")
     child.expect(pexpect.EOF)

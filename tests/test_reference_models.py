@@ -128,17 +128,19 @@ def test_numbered_inputs_are_taken_by_position(tiny, form):
 
 
 def test_static_and_dynamic_exports_agree(tmp_path, vocab):
-    """The same weights at static [1,384] (each window alone, padded to 384) and at dynamic shape (windows batched,
-    padded to the longest in the batch) give the same logits, answers and scores."""
+    """The same weights at static [1,384] (each window alone, padded to 384), at dynamic shape (windows batched,
+    padded to the longest in the batch) and reshaped from static to dynamic give the same logits, answers and scores."""
     size = Size(scale=0.3, head_scale=1.0)  # attention that matters: a padding or masking slip would show
     signature = CONTRACTS["bert-small-uncased-whole-word-masking-squad-0001"]
     static = build(tmp_path / "static", vocab, signature, "ir", size=size, seed=7)
     dynamic = build(tmp_path / "dynamic", vocab, replace(signature, shape=None), "onnx", size=size, seed=7)
     documents = {d.title: d.text for d in load_documents([CORPUS])}
     passages = [documents["Lighthouses"], documents["chess"], " ".join(documents.values()), "A lens of glass rings."]
-    one, many = Reader(static, precision="f32"), Reader(dynamic, precision="f32")
+    one, many = Reader(static, precision="f32", reshape=False), Reader(dynamic, precision="f32")
+    reshaped = Reader(static, precision="f32", reshape=True)
     assert (one.model.max_batch, one.model.max_length) == (1, 384)
     assert (many.model.max_batch, many.model.max_length) == (None, None)
+    assert reshaped.model.reshaped and (reshaped.model.max_batch, reshaped.model.max_length) == (None, 384)
 
     windows = one.preprocess([(QUESTION, passages)])
     same = [(w.passage, w.question_ids, w.first, w.end) for w in windows]
@@ -150,14 +152,16 @@ def test_static_and_dynamic_exports_agree(tmp_path, vocab):
     leaky_batch = replace(batch, attention_mask=np.ones_like(batch.attention_mask))
     leaky = one.model.run(leaky_batch)["output_s"][0, : last.length]
     assert np.abs(masked - leaky).max() > 0.1
-    for (s1, e1), (s2, e2) in zip(one.call(windows), many.call(windows), strict=True):
-        np.testing.assert_allclose(s1, s2, rtol=1e-3, atol=1e-3)
-        np.testing.assert_allclose(e1, e2, rtol=1e-3, atol=1e-3)
-
-    a, b = one.read(QUESTION, passages, top_k=5), many.read(QUESTION, passages, top_k=5)
-    assert [(x.text, x.passage_index) for x in a] == [(x.text, x.passage_index) for x in b]
-    np.testing.assert_allclose([x.score for x in a], [x.score for x in b], rtol=1e-3, atol=1e-3)
-    np.testing.assert_allclose([x.no_answer_score for x in a], [x.no_answer_score for x in b], rtol=1e-3, atol=1e-3)
+    alone = one.call(windows)
+    a = one.read(QUESTION, passages, top_k=5)
+    for other in (many, reshaped):
+        for (s1, e1), (s2, e2) in zip(alone, other.call(windows), strict=True):
+            np.testing.assert_allclose(s1, s2, rtol=1e-3, atol=1e-3)
+            np.testing.assert_allclose(e1, e2, rtol=1e-3, atol=1e-3)
+        b = other.read(QUESTION, passages, top_k=5)
+        assert [(x.text, x.passage_index) for x in a] == [(x.text, x.passage_index) for x in b]
+        np.testing.assert_allclose([x.score for x in a], [x.score for x in b], rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose([x.no_answer_score for x in a], [x.no_answer_score for x in b], rtol=1e-3, atol=1e-3)
 
 
 def test_model_without_vocab_or_with_foreign_inputs_is_refused(tmp_path, vocab):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import openvino as ov
+import openvino.opset13 as ops
 import pytest
 
 from openbook.embedder import Embedder
@@ -48,6 +50,36 @@ def test_encode_matches_one_at_a_time(standin_dir, kind):
     np.testing.assert_allclose(batched, alone, rtol=1e-4, atol=1e-5)
     # vectors differ between texts: order was kept, not shuffled by the length sort
     assert not np.allclose(batched[0], batched[1])
+
+
+def test_reshape_runs_a_static_model_unpadded_with_the_same_vectors(standin_dir):
+    static = Embedder(standin_dir / "static", precision="f32", reshape=False)
+    reshaped = Embedder(standin_dir / "static", precision="f32", reshape=True, batch_size=3)
+    assert not static.model.reshaped and (static.model.max_batch, static.model.max_length) == (1, 384)
+    assert reshaped.model.reshaped and (reshaped.model.max_batch, reshaped.model.max_length) == (None, 384)
+    np.testing.assert_allclose(reshaped.encode_passages(TEXTS), static.encode_passages(TEXTS), rtol=1e-4, atol=1e-5)
+    questions = ["Which river flows through London?", "What do plants make from light?"]
+    np.testing.assert_allclose(reshaped.encode_questions(questions), static.encode_questions(questions), atol=1e-5)
+
+
+def test_reshape_keeps_a_graph_that_fixes_its_shape(tmp_path, vocab):
+    """A Reshape to a constant [1, 384, …] inside the graph cannot follow a new input shape: the model stays static."""
+    folder = tmp_path / "fixed"
+    folder.mkdir()
+    ids = ops.parameter([1, 384], ov.Type.i64, name="input_ids")
+    mask = ops.parameter([1, 384], ov.Type.i64, name="attention_mask")
+    for p in (ids, mask):
+        p.output(0).get_tensor().set_names({p.get_friendly_name()})
+    table = np.random.default_rng(0).standard_normal((30522, 8)).astype(np.float32)
+    hidden = ops.reshape(ops.gather(ops.constant(table), ids, 0), ops.constant(np.array([1, 384, 8])), False)
+    weights = ops.unsqueeze(ops.convert(mask, ov.Type.f32), -1)
+    pooled = ops.reduce_sum(ops.multiply(hidden, weights), 1, False)
+    pooled.output(0).get_tensor().set_names({"embedding"})
+    ov.save_model(ov.Model([pooled], [ids, mask], "fixed"), folder / "model.xml", compress_to_fp16=False)
+    (folder / "vocab.txt").write_bytes(vocab.read_bytes())
+    emb = Embedder(folder, reshape=True)
+    assert not emb.model.reshaped and (emb.model.max_batch, emb.model.max_length) == (1, 384)
+    assert emb.encode_passages(TEXTS).shape == (len(TEXTS), 8)
 
 
 def test_static_and_dynamic_agree_on_meaning(standin_dir):

@@ -19,19 +19,32 @@ LENGTH_STEP = 8  # pad batch lengths up to a multiple of this, so the runtime se
 class Embedder:
     """Encodes questions (≤ ``question_length`` tokens) and passages (≤ ``passage_length``) into vectors."""
 
-    def __init__(self, path: str | Path, batch_size: int = DEFAULT_BATCH, precision: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        batch_size: int = DEFAULT_BATCH,
+        precision: str | None = None,
+        reshape: bool | None = None,
+    ) -> None:
+        """Load the model folder (or file) at ``path``; ``precision`` and ``reshape`` as in :class:`CompiledModel`."""
         path = Path(path)
         self.folder = path if path.is_dir() else path.parent
         self.manifest = describe(path, "retriever")
         vocab = self.folder / self.manifest.vocab
         self.tokenizer = WordPiece(vocab, lowercase=self.manifest.lowercase)
-        self.model = CompiledModel(self.folder / self.manifest.model_file, self.manifest.inputs or None, precision)
+        self.model = CompiledModel(
+            self.folder / self.manifest.model_file, self.manifest.inputs or None, precision, reshape=reshape
+        )
         self.output = self.manifest.outputs.get("embedding") or self.model.output_names[0]
         if self.output not in self.model.output_names:
-            raise OpenbookError(f"model has no output {self.output!r} (its outputs: {', '.join(self.model.output_names)})")
+            raise OpenbookError(
+                f"model has no output {self.output!r} (its outputs: {', '.join(self.model.output_names)})"
+            )
         self.batch_size = batch_size
         if self.model.max_length is not None and self.model.max_length < self.manifest.question_length:
-            raise OpenbookError(f"model takes {self.model.max_length} tokens, fewer than a question's {self.manifest.question_length}")
+            raise OpenbookError(
+                f"model takes {self.model.max_length} tokens, fewer than a question's {self.manifest.question_length}"
+            )
         if self.manifest.dimension is None:  # described from the file: learn the dimension from one vector
             self.manifest.dimension = int(self.encode_questions(["dimension probe"]).shape[1])
 
@@ -51,9 +64,7 @@ class Embedder:
     def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
         return self.encode(questions, self._length(self.manifest.question_length))
 
-    def encode_passages(
-        self, passages: Sequence[str], progress: Callable[[int], None] | None = None
-    ) -> np.ndarray:
+    def encode_passages(self, passages: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         return self.encode(passages, self._length(self.manifest.passage_length), progress)
 
     def encode(

@@ -350,10 +350,12 @@ class Reader:
         no_answer: bool | None = None,
         no_answer_threshold: float = 0.0,
         n_best: int = N_BEST,
+        reshape: bool | None = None,
     ) -> None:
         """Load the model folder (or file) at ``path``; its ``manifest.json`` is used when there is one.
 
-        ``precision`` is an OpenVINO inference precision hint ("f32", "bf16"); ``top_k`` answers per question by
+        ``precision`` is an OpenVINO inference precision hint ("f32", "bf16"); ``reshape`` runs a model of static shape
+        at dynamic shape where its graph allows it (see :class:`CompiledModel`); ``top_k`` answers per question by
         default; windows hold ``max_length`` tokens (at most the model's static length), questions ``question_tokens``;
         ``no_answer`` (default: the manifest's ``squad_version == 2``) turns on the no-answer verdict, given when
         ``null − best > no_answer_threshold`` in every passage.
@@ -363,7 +365,9 @@ class Reader:
         self.manifest = describe(path, "reader")
         self.tokenizer = WordPiece(self.folder / self.manifest.vocab, lowercase=self.manifest.lowercase)
         self.continuation = continuation_mask(self.folder / self.manifest.vocab)
-        self.model = CompiledModel(self.folder / self.manifest.model_file, self.manifest.inputs or None, precision)
+        self.model = CompiledModel(
+            self.folder / self.manifest.model_file, self.manifest.inputs or None, precision, reshape=reshape
+        )
         self.outputs = self._find_outputs()
         static = self.model.max_length
         self.max_length = max_length if static is None else min(max_length, static)

@@ -90,12 +90,13 @@ class CompiledModel:
         inputs: dict[str, str] | None = None,
         precision: str | None = None,
         threads: int | None = None,
+        reshape: bool | None = None,
     ) -> None:
+        """``reshape`` (default: the ``OPENBOOK_RESHAPE`` environment variable, off) makes a model of static shape
+        dynamic where its graph allows it, so that it runs unpadded batches; it keeps the static length as its limit.
+        """
         self.path = find_model_file(path)
-        try:
-            model = core().read_model(self.path)
-        except RuntimeError as exc:
-            raise OpenbookError(f"cannot read model {self.path}: {str(exc).splitlines()[0]}") from None
+        model = self._read()
         names = [i.get_any_name() for i in model.inputs]
         self.inputs = match_inputs(names, inputs)
         self.output_names = [o.get_any_name() for o in model.outputs]
@@ -103,7 +104,11 @@ class CompiledModel:
         if shape.rank.is_dynamic or shape.rank.get_length() != 2:
             raise OpenbookError(f"model input {names[0]} has shape {shape}; expected [batch, length]")
         dims = [d.get_length() if d.is_static else None for d in shape]
-        self.shape = Shape(dims[0], dims[1])
+        self.shape = Shape(dims[0], dims[1])  # the shape fed to the model
+        self.limit = self.shape.length  # the most tokens it takes: its static length, kept when reshaped
+        self.reshaped = False
+        if reshape is None:
+            reshape = os.environ.get("OPENBOOK_RESHAPE", "0").lower() in ("1", "true", "yes")
         # One request using every core (LATENCY) measured as fast as two single-core streams here, in batches too;
         # OPENBOOK_HINT, OPENBOOK_THREADS and OPENBOOK_PRECISION (f32, bf16) override the defaults. THROUGHPUT splits the
         # cores into streams, and one synchronous request uses only one of them: it halved encoding speed here.
@@ -114,12 +119,44 @@ class CompiledModel:
         threads = threads or int(os.environ.get("OPENBOOK_THREADS", "0") or 0)
         if threads:
             config["INFERENCE_NUM_THREADS"] = str(threads)
-        self._compiled = core().compile_model(model, "CPU", config)
+        compiled = self._compile_reshaped(config) if reshape and self.shape != Shape(None, None) else None
+        self._compiled = compiled or core().compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
+
+    def _read(self) -> ov.Model:
+        try:
+            return core().read_model(self.path)
+        except RuntimeError as exc:
+            raise OpenbookError(f"cannot read model {self.path}: {str(exc).splitlines()[0]}") from None
+
+    def _compile_reshaped(self, config: dict[str, str]) -> ov.CompiledModel | None:
+        """The model compiled with dynamic [batch, length] inputs, if it runs a probe batch of 2 × 16 tokens at that
+        shape; ``None`` when its graph fixes the shape (a Reshape to a constant [1, 384, …] passes the reshape itself
+        and fails only when run)."""
+        model = self._read()
+        static = self.shape
+        self.shape = Shape(None, None)
+        rows, length = 2, 16
+        probe = Batch(
+            input_ids=np.full((rows, length), 100, dtype=np.int64),
+            attention_mask=np.ones((rows, length), dtype=np.int64),
+            token_type_ids=np.zeros((rows, length), dtype=np.int64),
+        )
+        try:
+            model.reshape({i.get_any_name(): ov.PartialShape([-1, -1]) for i in model.inputs})
+            compiled = core().compile_model(model, "CPU", config)
+            out = compiled.create_infer_request().infer(self.feed(probe))
+            if any(out[o].shape[:1] != (rows,) for o in compiled.outputs):
+                raise RuntimeError("outputs do not follow the batch")
+        except RuntimeError:
+            self.shape = static
+            return None
+        self.reshaped = True
+        return compiled
 
     @property
     def max_length(self) -> int | None:
-        return self.shape.length
+        return self.limit
 
     @property
     def max_batch(self) -> int | None:
