@@ -96,6 +96,7 @@ def test_reference_embedder_contract_index_and_ask(tmp_path, tiny, default_reade
     assert describe(folder, "retriever").name == EMBEDDER and guess_kind(folder) == "retriever"
     emb = Embedder(folder)
     assert (emb.metric, emb.dimension, emb.model.max_length, emb.model.max_batch) == ("l2", 1024, 384, 1)
+    assert (emb.question_model.max_batch, emb.question_model.max_length) == (1, 32)  # questions at [1,32], as its card
     assert list(emb.model.inputs) == ["input_ids", "attention_mask", "token_type_ids", "position_ids"]
     retriever = Retriever(tmp_path / "ix", model=folder)
     retriever.add(load_documents([CORPUS]))

@@ -62,6 +62,17 @@ def test_reshape_runs_a_static_model_unpadded_with_the_same_vectors(standin_dir)
     np.testing.assert_allclose(reshaped.encode_questions(questions), static.encode_questions(questions), atol=1e-5)
 
 
+def test_static_embedder_encodes_questions_at_their_own_length(standin_dir):
+    """[1,384] passages and [1,32] questions, as the reference embedder's card runs it; same vectors as padding."""
+    emb = Embedder(standin_dir / "static", precision="f32")
+    declared = Embedder(standin_dir / "static", precision="f32", reshape=False)
+    assert (emb.model.max_batch, emb.model.max_length, emb.model.reshaped) == (1, 384, False)
+    assert (emb.question_model.max_batch, emb.question_model.max_length) == (1, 32) and emb.question_model.reshaped
+    assert declared.question_model is declared.model
+    questions = ["Which river flows through London?", "What do plants make from light? " * 8]  # the second is cut
+    np.testing.assert_allclose(emb.encode_questions(questions), declared.encode_questions(questions), atol=1e-5)
+
+
 def test_reshape_keeps_a_graph_that_fixes_its_shape(tmp_path, vocab):
     """A Reshape to a constant [1, 384, …] inside the graph cannot follow a new input shape: the model stays static."""
     folder = tmp_path / "fixed"
@@ -79,6 +90,7 @@ def test_reshape_keeps_a_graph_that_fixes_its_shape(tmp_path, vocab):
     (folder / "vocab.txt").write_bytes(vocab.read_bytes())
     emb = Embedder(folder, reshape=True)
     assert not emb.model.reshaped and (emb.model.max_batch, emb.model.max_length) == (1, 384)
+    assert emb.question_model is emb.model  # nor can it take [1, 32] questions
     assert emb.encode_passages(TEXTS).shape == (len(TEXTS), 8)
 
 

@@ -26,7 +26,11 @@ class Embedder:
         precision: str | None = None,
         reshape: bool | None = None,
     ) -> None:
-        """Load the model folder (or file) at ``path``; ``precision`` and ``reshape`` as in :class:`CompiledModel`."""
+        """Load the model folder (or file) at ``path``; ``precision`` and ``reshape`` as in :class:`CompiledModel`.
+
+        A model of static shape encodes questions at [1, question_length] where its graph allows it, as the reference
+        embedder's card asks ([1,32] questions, [1,384] passages), unless ``reshape`` is False: as declared, no reshape.
+        """
         path = Path(path)
         self.folder = path if path.is_dir() else path.parent
         self.manifest = describe(path, "retriever")
@@ -45,6 +49,14 @@ class Embedder:
             raise OpenbookError(
                 f"model takes {self.model.max_length} tokens, fewer than a question's {self.manifest.question_length}"
             )
+        self.question_model = self.model
+        static = (self.model.max_batch, self.model.max_length)
+        if reshape is not False and static[1] is not None and static[1] > self.manifest.question_length:
+            short = CompiledModel(
+                self.model.path, self.model.inputs, precision, shape=(static[0] or 1, self.manifest.question_length)
+            )
+            if short.reshaped:
+                self.question_model = short
         if self.manifest.dimension is None:  # described from the file: learn the dimension from one vector
             self.manifest.dimension = int(self.encode_questions(["dimension probe"]).shape[1])
 
@@ -62,15 +74,21 @@ class Embedder:
         return wanted if static is None else min(wanted, static)
 
     def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
-        return self.encode(questions, self._length(self.manifest.question_length))
+        return self.encode(questions, self._length(self.manifest.question_length), model=self.question_model)
 
     def encode_passages(self, passages: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         return self.encode(passages, self._length(self.manifest.passage_length), progress)
 
     def encode(
-        self, texts: Sequence[str], max_length: int, progress: Callable[[int], None] | None = None
+        self,
+        texts: Sequence[str],
+        max_length: int,
+        progress: Callable[[int], None] | None = None,
+        model: CompiledModel | None = None,
     ) -> np.ndarray:
-        """Vectors for ``texts`` in their order ([n, dimension] float32), batching texts of similar length."""
+        """Vectors for ``texts`` in their order ([n, dimension] float32), batching texts of similar length, from
+        ``model`` (default: the passage model)."""
+        model = model or self.model
         if not texts:
             return np.zeros((0, self.manifest.dimension or 0), dtype=np.float32)
         ids = self.tokenizer.id_lists(list(texts))
@@ -82,7 +100,7 @@ class Embedder:
             longest = min(max(counts[i] for i in idx) + 2, max_length)
             pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, max_length)
             batch = self.tokenizer.encode_ids([ids[i] for i in idx], max_length, pad_to=pad)
-            vectors = self._pool(self.model.run(batch)[self.output], batch.attention_mask)
+            vectors = self._pool(model.run(batch)[self.output], batch.attention_mask)
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
             out[idx] = vectors

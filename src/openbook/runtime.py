@@ -91,19 +91,21 @@ class CompiledModel:
         precision: str | None = None,
         threads: int | None = None,
         reshape: bool | None = None,
+        shape: tuple[int, int] | None = None,
     ) -> None:
         """``reshape`` (default: the ``OPENBOOK_RESHAPE`` environment variable, off) makes a model of static shape
         dynamic where its graph allows it, so that it runs unpadded batches; it keeps the static length as its limit.
+        ``shape`` asks for a static [batch, length] instead (a question model at [1, 32]), where the graph allows it.
         """
         self.path = find_model_file(path)
         model = self._read()
         names = [i.get_any_name() for i in model.inputs]
         self.inputs = match_inputs(names, inputs)
         self.output_names = [o.get_any_name() for o in model.outputs]
-        shape = model.inputs[0].get_partial_shape()
-        if shape.rank.is_dynamic or shape.rank.get_length() != 2:
-            raise OpenbookError(f"model input {names[0]} has shape {shape}; expected [batch, length]")
-        dims = [d.get_length() if d.is_static else None for d in shape]
+        declared = model.inputs[0].get_partial_shape()
+        if declared.rank.is_dynamic or declared.rank.get_length() != 2:
+            raise OpenbookError(f"model input {names[0]} has shape {declared}; expected [batch, length]")
+        dims = [d.get_length() if d.is_static else None for d in declared]
         self.shape = Shape(dims[0], dims[1])  # the shape fed to the model
         self.limit = self.shape.length  # the most tokens it takes: its static length, kept when reshaped
         self.reshaped = False
@@ -119,7 +121,12 @@ class CompiledModel:
         threads = threads or int(os.environ.get("OPENBOOK_THREADS", "0") or 0)
         if threads:
             config["INFERENCE_NUM_THREADS"] = str(threads)
-        compiled = self._compile_reshaped(config) if reshape and self.shape != Shape(None, None) else None
+        target = None
+        if shape is not None and Shape(*shape) != self.shape:
+            target = Shape(*shape)
+        elif reshape and self.shape != Shape(None, None):
+            target = Shape(None, None)
+        compiled = self._compile_at(target, config) if target else None
         self._compiled = compiled or core().compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
 
@@ -129,28 +136,31 @@ class CompiledModel:
         except RuntimeError as exc:
             raise OpenbookError(f"cannot read model {self.path}: {str(exc).splitlines()[0]}") from None
 
-    def _compile_reshaped(self, config: dict[str, str]) -> ov.CompiledModel | None:
-        """The model compiled with dynamic [batch, length] inputs, if it runs a probe batch of 2 × 16 tokens at that
-        shape; ``None`` when its graph fixes the shape (a Reshape to a constant [1, 384, …] passes the reshape itself
-        and fails only when run)."""
+    def _compile_at(self, target: Shape, config: dict[str, str]) -> ov.CompiledModel | None:
+        """The model compiled at ``target`` (``None`` dimensions dynamic), if it runs a probe batch at that shape (2 ×
+        16 tokens where dynamic); ``None`` when its graph fixes the shape (a Reshape to a constant [1, 384, …] passes
+        the reshape itself and fails only when run)."""
         model = self._read()
-        static = self.shape
-        self.shape = Shape(None, None)
-        rows, length = 2, 16
+        declared = self.shape
+        self.shape = target
+        rows, length = target.batch or 2, target.length or 16
         probe = Batch(
             input_ids=np.full((rows, length), 100, dtype=np.int64),
             attention_mask=np.ones((rows, length), dtype=np.int64),
             token_type_ids=np.zeros((rows, length), dtype=np.int64),
         )
         try:
-            model.reshape({i.get_any_name(): ov.PartialShape([-1, -1]) for i in model.inputs})
+            dims = [target.batch or -1, target.length or -1]
+            model.reshape({i.get_any_name(): ov.PartialShape(dims) for i in model.inputs})
             compiled = core().compile_model(model, "CPU", config)
             out = compiled.create_infer_request().infer(self.feed(probe))
             if any(out[o].shape[:1] != (rows,) for o in compiled.outputs):
                 raise RuntimeError("outputs do not follow the batch")
         except RuntimeError:
-            self.shape = static
+            self.shape = declared
             return None
+        if target.length is not None:
+            self.limit = target.length
         self.reshaped = True
         return compiled
 
