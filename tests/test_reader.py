@@ -13,6 +13,7 @@ from openbook.reader import (
     Reader,
     best_spans,
     continuation_mask,
+    length_groups,
     tokenize_passage,
     window_spans,
 )
@@ -64,6 +65,15 @@ def test_windows_advance_by_doc_stride_and_cover_every_token():
     assert all(e - s <= 300 for s, e in spans)
     assert window_spans(50, room=300, doc_stride=128) == [(0, 50)]
     assert window_spans(0, room=300, doc_stride=128) == []
+
+
+def test_length_groups_batch_similar_lengths():
+    lengths = [300, 100, 120, 110, 290, 125, 131]
+    groups = length_groups(lengths, size=3, slack=1.3)
+    assert groups == [[1, 3, 2], [5, 6], [4, 0]]  # the size closes the first batch, the slack the second
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert length_groups([100, 129, 131], size=16, slack=1.3) == [[0, 1], [2]]
+    assert length_groups([], size=4) == []
 
 
 def test_best_spans_keep_to_passage_tokens_order_and_length():

