@@ -39,6 +39,7 @@ bench: venv
 	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid
 	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode dense
 	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid --index-type ivf
+	$(BIN)/python benchmarks/batching.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/search.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/reshape.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/scale.py

@@ -63,6 +63,15 @@ def main() -> None:
         many_rates.append(len(questions) / (time.perf_counter() - start))
 
     single, many = statistics.median(single_rates), statistics.median(many_rates)
+    # What makes a question slow: the tokens its reader windows hold (its k passages, question included).
+    tokens = np.array(
+        [
+            sum(w.length for w in book.reader.preprocess([(q, [h.passage.text for h in found])]))
+            for q, found in zip(questions, retriever.search_many(questions, args.k))
+        ]
+    )
+    per_question = np.median(np.reshape(latencies, (args.repeats, len(questions))), axis=0)
+    slow = per_question >= np.percentile(per_question, 90)
     result = {
         "machine": host,
         "passages": retriever.index.count_passages(),
@@ -73,6 +82,9 @@ def main() -> None:
         "questions": len(questions),
         "ask_ms_p50": round(float(np.percentile(latencies, 50)), 1),
         "ask_ms_p95": round(float(np.percentile(latencies, 95)), 1),
+        "window_tokens_mean": round(float(tokens.mean()), 1),
+        "window_tokens_slowest_tenth": round(float(tokens[slow].mean()), 1),
+        "latency_tokens_correlation": round(float(np.corrcoef(per_question, tokens)[0, 1]), 2),
         "ask_questions_per_second": round(single, 2),
         "ask_many_questions_per_second": round(many, 2),
         "ask_many_speedup": round(many / single, 2),
