@@ -158,6 +158,35 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     return path
 
 
+SIDE_LABELS = {"openbook": "openbook INT8 (OpenVINO)", "torch": "PyTorch float32"}
+
+
+def side_label(side: str) -> str:
+    return SIDE_LABELS[side]
+
+
+def plot_against_torch(
+    name: str,
+    rates: dict[tuple[str, int], list[float]],
+    batches: Sequence[int],
+    ratios: Sequence[float],
+    ylabel: str,
+    title: str,
+    note: str,
+) -> Path:
+    """Bars of each side's median rate at each batch size, openbook's labelled with its ratio to torch."""
+    openbook = [statistics.median(rates["openbook", b]) for b in batches]
+    return plot(
+        name,
+        [f"batch {b}" for b in batches],
+        {side_label(n): [statistics.median(rates[n, b]) for b in batches] for n in SIDE_LABELS},
+        ylabel,
+        title,
+        labels={side_label("openbook"): [f"{rate:,.0f} ({ratio:.1f}×)" for rate, ratio in zip(openbook, ratios)]},
+        note=note,
+    )
+
+
 def plot(
     name: str,
     categories: Sequence[str],

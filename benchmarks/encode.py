@@ -40,8 +40,9 @@ from common import (
     interleaved,
     latency_summary,
     machine,
-    plot,
+    plot_against_torch,
     print_table,
+    side_label,
     summary,
     versions,
     write_result,
@@ -185,7 +186,7 @@ def main() -> None:
                 {
                     "batch": batch,
                     "passages": len(texts),
-                    "side": _label(name),
+                    "side": side_label(name),
                     "passages/s": round(median, 1),
                     "openbook/torch": round(ob / pt, 2) if name == "openbook" else None,
                     "recall@5": recall[name]["recall@5"] if batch == args.batch_size else None,
@@ -238,31 +239,22 @@ def main() -> None:
         ratios = [round(o / t, 2) for o, t in zip(rates["openbook", r["batch"]], rates["torch", r["batch"]])]
         print(f"batch {r['batch']}: openbook/torch in each repeat {ratios} (median {r['ratio_paired_median']})")
     print()
-    lat_rows = [{"side": _label(n), **latency_summary(latencies[n])} for n in sides]
+    lat_rows = [{"side": side_label(n), **latency_summary(latencies[n])} for n in sides]
     print_table(lat_rows, title=f"One question at a time, encode + search ({len(latencies['openbook'])} questions)")
     print_table(
-        [{"side": _label(n), **recall[n]} for n in sides],
+        [{"side": side_label(n), **recall[n]} for n in sides],
         title=f"Recall of each question's own paragraph among {len(paragraphs):,} ({len(questions):,} questions)",
     )
-    batches = [f"batch {b}" for b in runs]
-    plot(
+    plot_against_torch(
         args.name,
-        batches,
-        {_label(n): [statistics.median(rates[n, b]) for b in runs] for n in sides},
+        rates,
+        list(runs),
+        [r["ratio"] for r in result_runs],
         "passages per second",
         f"Encoding SQuAD dev paragraphs: {embedder.manifest.name} vs PyTorch float32",
-        labels={
-            _label("openbook"): [
-                f"{statistics.median(rates['openbook', b]):,.0f} ({r['ratio']:.1f}×)" for b, r in zip(runs, result_runs)
-            ]
-        },
         note=f"{host['cpu']}, {host['cores']} cores; median of {args.repeats} interleaved runs; batch 1 on "
         f"{len(runs[1])} of the paragraphs. recall@5: openbook {recall['openbook']['recall@5']}, torch {recall['torch']['recall@5']}",
     )
-
-
-def _label(side: str) -> str:
-    return {"openbook": "openbook INT8 (OpenVINO)", "torch": "PyTorch float32"}[side]
 
 
 if __name__ == "__main__":

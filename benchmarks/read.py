@@ -32,7 +32,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from common import SHARED, SQUAD_DEV, interleaved, machine, plot, print_table, summary, timed, versions, write_result
+from common import (
+    SHARED,
+    SQUAD_DEV,
+    interleaved,
+    machine,
+    plot_against_torch,
+    print_table,
+    side_label,
+    summary,
+    timed,
+    versions,
+    write_result,
+)
 
 from openbook.paths import DEFAULT_READER, resolve_model
 from openbook.reader import LENGTH_STEP, N_BEST, Reader, Window, postprocess, rank
@@ -190,7 +202,7 @@ def main() -> None:
                 {
                     "batch": batch,
                     "windows": len(subset),
-                    "side": _label(name),
+                    "side": side_label(name),
                     "windows/s": round(statistics.median(rates[name, batch]), 1),
                     "openbook/torch": round(ob / pt, 2) if name == "openbook" else None,
                     "EM": accuracy[name]["exact_match"] if batch == args.batch_size else None,
@@ -254,24 +266,16 @@ def main() -> None:
         print(f"batch {r['batch']}: openbook/torch in each repeat {ratios} (median {r['ratio_paired_median']})")
     print()
     print(f"same best answer from both sides: {100.0 * same:.1f}% of questions\n")
-    plot(
+    plot_against_torch(
         args.name,
-        [f"batch {b}" for b in runs],
-        {_label(n): [statistics.median(rates[n, b]) for b in runs] for n in sides},
+        rates,
+        list(runs),
+        [r["ratio"] for r in result_runs],
         "windows per second",
         f"Reading SQuAD dev windows: {reader.manifest.name} vs PyTorch float32",
-        labels={
-            _label("openbook"): [
-                f"{statistics.median(rates['openbook', b]):,.0f} ({r['ratio']:.1f}×)" for b, r in zip(runs, result_runs)
-            ]
-        },
         note=f"{host['cpu']}, {host['cores']} cores; median of {args.repeats} interleaved runs; {len(questions)} questions; "
         f"F1: openbook {accuracy['openbook']['f1']}, torch {accuracy['torch']['f1']}",
     )
-
-
-def _label(side: str) -> str:
-    return {"openbook": "openbook INT8 (OpenVINO)", "torch": "PyTorch float32"}[side]
 
 
 if __name__ == "__main__":
