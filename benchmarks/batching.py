@@ -20,7 +20,7 @@ from common import RESULTS, SQUAD_DEV, machine
 
 from openbook.loaders import read_squad
 from openbook.paths import DEFAULT_READER, resolve_model
-from openbook.reader import LENGTH_STEP, Reader, length_groups
+from openbook.reader import Reader, call_model
 from openbook.retriever import Retriever
 from openbook.squad import load_squad
 
@@ -28,13 +28,7 @@ SLACKS = {"one batch": float("inf"), "slack 1.15": 1.15, "slack 1.3 (default)": 
 
 
 def read(reader: Reader, windows: list, slack: float) -> None:
-    for idx in length_groups([w.length for w in windows], reader.batch_size, slack):
-        longest = max(windows[i].length for i in idx)
-        pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, reader.max_length)
-        batch = reader.tokenizer.encode_pairs(
-            [windows[i].question_ids for i in idx], [windows[i].passage_ids for i in idx], pad_to=pad
-        )
-        reader.model.run(batch)
+    call_model(reader.model, reader.tokenizer, windows, reader.batch_size, reader.outputs, reader.max_length, slack)
 
 
 def main() -> None:

@@ -50,10 +50,10 @@ class Embedder:
                 f"model takes {self.model.max_length} tokens, fewer than a question's {self.manifest.question_length}"
             )
         self.question_model = self.model
-        static = (self.model.max_batch, self.model.max_length)
-        if reshape is not False and static[1] is not None and static[1] > self.manifest.question_length:
+        fed = self.model.shape  # a reshaped model is fed at dynamic shape: its questions need no model of their own
+        if reshape is not False and fed.length is not None and fed.length > self.manifest.question_length:
             short = CompiledModel(
-                self.model.path, self.model.inputs, precision, shape=(static[0] or 1, self.manifest.question_length)
+                self.model.path, self.model.inputs, precision, shape=(fed.batch or 1, self.manifest.question_length)
             )
             if short.reshaped:
                 self.question_model = short

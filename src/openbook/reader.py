@@ -213,10 +213,12 @@ def call_model(
     batch_size: int,
     outputs: tuple[str, str],
     max_length: int,
+    slack: float = LENGTH_SLACK,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Start and end logits of each window (float32, one per sequence position), batching windows of similar length."""
+    """Start and end logits of each window (float32, one per sequence position), batching windows of similar length
+    (see :func:`length_groups`)."""
     results: list[tuple[np.ndarray, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]
-    for idx in length_groups([w.length for w in windows], batch_size):
+    for idx in length_groups([w.length for w in windows], batch_size, slack):
         longest = max(windows[i].length for i in idx)
         pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, max_length)
         batch = tokenizer.encode_pairs(

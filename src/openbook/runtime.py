@@ -126,7 +126,11 @@ class CompiledModel:
             target = Shape(*shape)
         elif reshape and self.shape != Shape(None, None):
             target = Shape(None, None)
-        compiled = self._compile_at(target, config) if target else None
+        compiled = None
+        if target is not None:
+            compiled = self._compile_at(model, target, config)
+            if compiled is None:
+                model = self._read()  # a reshape that failed may leave the model half changed
         self._compiled = compiled or core().compile_model(model, "CPU", config)
         self._request = self._compiled.create_infer_request()
 
@@ -136,11 +140,10 @@ class CompiledModel:
         except RuntimeError as exc:
             raise OpenbookError(f"cannot read model {self.path}: {str(exc).splitlines()[0]}") from None
 
-    def _compile_at(self, target: Shape, config: dict[str, str]) -> ov.CompiledModel | None:
-        """The model compiled at ``target`` (``None`` dimensions dynamic), if it runs a probe batch at that shape (2 ×
-        16 tokens where dynamic); ``None`` when its graph fixes the shape (a Reshape to a constant [1, 384, …] passes
-        the reshape itself and fails only when run)."""
-        model = self._read()
+    def _compile_at(self, model: ov.Model, target: Shape, config: dict[str, str]) -> ov.CompiledModel | None:
+        """``model`` reshaped to ``target`` (``None`` dimensions dynamic) and compiled, if it runs a probe batch at that
+        shape (2 × 16 tokens where dynamic); ``None`` when its graph fixes the shape (a Reshape to a constant
+        [1, 384, …] passes the reshape itself and fails only when run)."""
         declared = self.shape
         self.shape = target
         rows, length = target.batch or 2, target.length or 16
