@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from common import machine
 
-from openbook.hybrid import DEFAULT_MODE
-from openbook.loaders import read_squad
-from openbook.pipeline import OpenBook
-from openbook.retriever import Retriever
-from openbook.squad import load_squad
+from openbook.retrieval.fusion import DEFAULT_MODE
+from openbook.ingest.loaders import read_squad
+from openbook.qa.pipeline import OpenBook
+from openbook.retrieval.retriever import Retriever
+from openbook.evaluation.squad import load_squad
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -1,5 +1,5 @@
 """How the reader batches one question's windows: one batch padded to the longest against batches of similar length
-(:func:`openbook.reader.length_groups` at several slacks), on the top-5 passages of dev questions from the dev index.
+(:func:`openbook.reading.reader.length_groups` at several slacks), on the top-5 passages of dev questions from the dev index.
 
 The variants take turns on each question's windows, so they meet the same load; the ratio is the median over
 questions of each variant's time over the one-batch time. Writes benchmarks/results/batching.json.
@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, SQUAD_DEV, machine
 
-from openbook.loaders import read_squad
-from openbook.paths import DEFAULT_READER, resolve_model
-from openbook.reader import Reader, call_model
-from openbook.retriever import Retriever
-from openbook.squad import load_squad
+from openbook.ingest.loaders import read_squad
+from openbook.config import DEFAULT_READER, resolve_model
+from openbook.reading.reader import Reader, call_model
+from openbook.retrieval.retriever import Retriever
+from openbook.evaluation.squad import load_squad
 
 SLACKS = {"one batch": float("inf"), "slack 1.15": 1.15, "slack 1.3 (default)": 1.3, "slack 1.5": 1.5}
 

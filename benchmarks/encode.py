@@ -48,10 +48,10 @@ from common import (
     write_result,
 )
 
-from openbook.embedder import DEFAULT_BATCH, Embedder
+from openbook.models.embedder import DEFAULT_BATCH, Embedder
 from openbook.evaluation.retrieval import load_paragraphs, recall_at
-from openbook.paths import DEFAULT_RETRIEVER, resolve_model
-from openbook.vectors import VectorIndex
+from openbook.config import DEFAULT_RETRIEVER, resolve_model
+from openbook.index.vectors import VectorIndex
 
 CHECKPOINT = SHARED / "models" / "retriever-minilm-squad11"
 

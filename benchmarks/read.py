@@ -46,10 +46,10 @@ from common import (
     write_result,
 )
 
-from openbook.paths import DEFAULT_READER, resolve_model
-from openbook.reader import LENGTH_STEP, N_BEST, Reader, Window, postprocess, rank
-from openbook.squad import SquadQuestion, exact_match, f1, load_squad
-from openbook.tokenization import WordPiece
+from openbook.config import DEFAULT_READER, resolve_model
+from openbook.reading.reader import LENGTH_STEP, N_BEST, Reader, Window, postprocess, rank
+from openbook.evaluation.squad import SquadQuestion, exact_match, f1, load_squad
+from openbook.models.tokenization import WordPiece
 
 CHECKPOINT = SHARED / "models" / "reader-minilm-squad11"
 DEFAULT_BATCH = inspect.signature(Reader).parameters["batch_size"].default

@@ -23,11 +23,11 @@ import numpy as np
 import openvino as ov
 from common import RESULTS, SQUAD_DEV, machine
 
-from openbook.embedder import Embedder
+from openbook.models.embedder import Embedder
 from openbook.evaluation.reader import evaluate_reader
-from openbook.paths import DEFAULT_READER, DEFAULT_RETRIEVER, resolve_model
-from openbook.reader import Reader
-from openbook.squad import load_squad
+from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, resolve_model
+from openbook.reading.reader import Reader
+from openbook.evaluation.squad import load_squad
 
 
 def static_copy(source: Path, folder: Path, length: int = 384) -> Path:

@@ -15,7 +15,7 @@ import time
 import faiss
 import numpy as np
 
-from openbook.vectors import VectorIndex
+from openbook.index.vectors import VectorIndex
 
 try:
     from benchmarks import common

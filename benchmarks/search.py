@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from openbook.hybrid import MODES
-from openbook.loaders import read_squad
-from openbook.retriever import Retriever
-from openbook.squad import load_squad
+from openbook.retrieval.fusion import MODES
+from openbook.ingest.loaders import read_squad
+from openbook.retrieval.retriever import Retriever
+from openbook.evaluation.squad import load_squad
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

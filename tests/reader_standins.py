@@ -15,12 +15,11 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 
-from openbook.manifest import ModelManifest
+from openbook.models.manifest import ModelManifest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_READER = ROOT / "models" / "reader-minilm-squad11-int8"
-VOCABS = (DEFAULT_READER / "vocab.txt", Path("/work/shared/models/reader-minilm-squad11/vocab.txt"))
-VOCAB = next((v for v in VOCABS if v.is_file()), None)
+VOCAB = DEFAULT_READER / "vocab.txt" if (DEFAULT_READER / "vocab.txt").is_file() else None
 HIDDEN = 8
 MAX_POSITIONS = 512
 

@@ -58,7 +58,7 @@ def _roles(*names: str) -> tuple[tuple[str, str], ...]:
     return tuple(zip(ROLES, names))
 
 
-# The reference contracts (see openbook.specs.KNOWN), by the name their folder must carry.
+# The reference contracts (see openbook.models.specs.KNOWN), by the name their folder must carry.
 CONTRACTS: dict[str, Signature] = {
     "bert-small-uncased-whole-word-masking-squad-0001": Signature(
         "reader", _roles(*_OMZ), ("output_s", "output_e"), (1, 384)

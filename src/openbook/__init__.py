@@ -11,15 +11,15 @@ __all__ = [
 ]
 
 _LAZY = {  # heavy modules (OpenVINO, FAISS) load on first use, so `import openbook` stays quick
-    "Answer": "openbook.reader",
-    "Embedder": "openbook.embedder",
-    "Fusion": "openbook.hybrid",
-    "Index": "openbook.index",
-    "OpenBook": "openbook.pipeline",
-    "RankedAnswer": "openbook.pipeline",
-    "Reader": "openbook.reader",
-    "Retriever": "openbook.retriever",
-    "Weights": "openbook.fusion",
+    "Answer": "openbook.reading.reader",
+    "Embedder": "openbook.models.embedder",
+    "Fusion": "openbook.retrieval.fusion",
+    "Index": "openbook.index.folder",
+    "OpenBook": "openbook.qa.pipeline",
+    "RankedAnswer": "openbook.qa.pipeline",
+    "Reader": "openbook.reading.reader",
+    "Retriever": "openbook.retrieval.retriever",
+    "Weights": "openbook.qa.rerank",
 }
 
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from openbook.fusion import Weights
-from openbook.hybrid import DEFAULT_MODE
-from openbook.loaders import read_squad
-from openbook.pipeline import OpenBook
-from openbook.reader import Reader
-from openbook.retriever import Retriever
-from openbook.squad import exact_match, f1, load_squad
+from openbook.qa.rerank import Weights
+from openbook.retrieval.fusion import DEFAULT_MODE
+from openbook.ingest.loaders import read_squad
+from openbook.qa.pipeline import OpenBook
+from openbook.reading.reader import Reader
+from openbook.retrieval.retriever import Retriever
+from openbook.evaluation.squad import exact_match, f1, load_squad
 
 MARGIN_GRID = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 RETRIEVAL_GRID = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openbook.reader import Reader
-from openbook.squad import exact_match, f1, load_squad
+from openbook.reading.reader import Reader
+from openbook.evaluation.squad import exact_match, f1, load_squad
 
 CHUNK = 256  # questions per read_batch call
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from openbook.embedder import Embedder
+from openbook.models.embedder import Embedder
 from openbook.errors import OpenbookError
-from openbook.hybrid import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
-from openbook.store import PassageStore
+from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
+from openbook.index.store import PassageStore
 from openbook.types import Document, Passage
-from openbook.vectors import VectorIndex
+from openbook.index.vectors import VectorIndex
 
 TUNE_ARTICLES = 24
 RRF_GRID = (1, 2, 5, 10, 20, 30, 60, 100)

@@ -1,0 +1,361 @@
+"""The ``openbook`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from openbook.cli import display
+from openbook.errors import OpenbookError
+from openbook.retrieval.fusion import DEFAULT_MODE
+from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir, resolve_index
+
+app = typer.Typer(
+    help="Ask questions of your own documents: semantic passage retrieval with extractive QA.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+models_app = typer.Typer(help="Build and list models.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-format files.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval")
+
+IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
+RetrieverOpt = Annotated[
+    str | None, typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+RecordOpt = Annotated[
+    bool, typer.Option("--record", help="Keep the figures in the model's manifest.json (measured, by file name).")
+]
+ModeOpt = Annotated[
+    str, typer.Option("--mode", help="Retrieval: dense (meaning), lexical (BM25 over words) or hybrid (both, fused).")
+]
+
+
+@app.command()
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")],
+    index: IndexOpt = "default",
+    retriever: RetrieverOpt = None,
+    passage_tokens: Annotated[
+        int | None, typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
+    ] = None,
+    index_type: Annotated[
+        str | None, typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Split documents into passages, encode them and add them to an index (atomically)."""
+    from dataclasses import asdict
+
+    from openbook.ingest.loaders import load_documents
+    from openbook.retrieval.retriever import Retriever
+
+    docs = load_documents(paths)
+    r = Retriever(index, model=retriever)
+    with display.progress_bar(enabled=not json_out) as update:
+        report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
+    info = r.index.info()
+    if json_out:
+        display.print_json({**asdict(report), "index": info})
+        return
+    display.console.print(
+        f"[bold]{info['index']}[/]: {report.documents_added} added, {report.documents_updated} updated, "
+        f"{report.documents_unchanged} unchanged; {report.passages_added} passages encoded, "
+        f"{report.passages_removed} removed in {report.seconds:.1f} s. "
+        f"Now {info['documents']} documents, {info['passages']} passages."
+    )
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="A question in plain words.")],
+    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
+    index: IndexOpt = "default",
+    retriever: RetrieverOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
+    nprobe: NprobeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Find the passages that best answer a question."""
+    from openbook.retrieval.retriever import Retriever
+
+    if k < 1:
+        raise OpenbookError("-k must be at least 1")
+    results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k)
+    if json_out:
+        rows = [{**display.result_dict(r), "found_by": r.found_by, "scores": r.scores} for r in results]
+        display.print_json({"question": question, "mode": mode, "results": rows})
+    else:
+        display.show_results(question, results)
+
+
+NprobeOpt = Annotated[int | None, typer.Option(help="IVF cells searched (ivf indexes; more is closer to exact).")]
+ReaderOpt = Annotated[str | None, typer.Option("--reader", help="Reader model folder or file.")]
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="A question; leave out for the interactive mode.")] = None,
+    k: Annotated[int, typer.Option("-k", help="How many passages to read.")] = 5,
+    top_answers: Annotated[int, typer.Option("--top-answers", "-n", help="How many answers to show.")] = 3,
+    index: IndexOpt = "default",
+    retriever: RetrieverOpt = None,
+    reader: ReaderOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
+    nprobe: NprobeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
+    from openbook.qa.pipeline import OpenBook
+    from openbook.retrieval.retriever import Retriever
+
+    if k < 1 or top_answers < 1:
+        raise OpenbookError("-k and --top-answers must be at least 1")
+    found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)
+    book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers)
+    if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
+        raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
+    if question is None:
+        from openbook.cli import interactive
+
+        interactive.run(book, json_out)
+        return
+    answers = book.ask(question)
+    if json_out:
+        display.print_json({"question": question, "answers": [a.to_dict() for a in answers]})
+    else:
+        display.show_answers(question, answers)
+
+
+@app.command()
+def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
+    """Show an index: documents, passages, model, size."""
+    from openbook.index.folder import Index
+
+    data = Index.open(resolve_index(index)).info()
+    if json_out:
+        display.print_json(data)
+    else:
+        display.show_table(f"index {data['index']}", data)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
+    retriever: Annotated[str | None, typer.Option("--retriever", help="Retriever model.")] = None,
+    mode: ModeOpt = DEFAULT_MODE,
+    tune: Annotated[
+        bool, typer.Option("--tune", help="Compare every fusion on articles 1-24 (tuning), the rest and all.")
+    ] = False,
+    record: RecordOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recall@1/5/20 and MRR@20 of each question's own paragraph among all the file's paragraphs."""
+    from openbook.models.embedder import Embedder
+    from openbook.evaluation.retrieval import evaluate_retrieval
+    from openbook.retrieval.fusion import check_mode
+    from openbook.models.manifest import ModelManifest
+    from openbook.config import resolve_model
+
+    if record and mode == "lexical":
+        raise OpenbookError("--record keeps the model's own (dense) recall: use --mode dense or hybrid")
+    embedder = Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
+    if record:
+        ModelManifest.load(embedder.folder)  # a model described from its file alone has nowhere to keep figures
+    with display.progress_bar(enabled=not json_out) as update:
+        result = evaluate_retrieval(embedder, squad_file, progress=update, mode=check_mode(mode), tune=tune)
+    if record:
+        dense = result if mode == "dense" else result["dense"]
+        figures = {k: v for k, v in dense.items() if k.startswith(("recall@", "mrr@"))}
+        embedder.manifest.record(embedder.folder, squad_file.name, figures)
+    if json_out:
+        display.print_json(result)
+        return
+    tuning = result.pop("tuning", None)
+    display.show_table(f"retrieval on {squad_file.name}", result)
+    if tuning:
+        _show_tuning(tuning)
+
+
+def _show_tuning(tuning: dict) -> None:
+    """The fusion grid as a table: recall@1/5/20 and MRR on each part of the file."""
+    from rich.table import Table
+
+    rows = tuning["rows"]
+    parts = [key for key in rows[0] if key != "retrieval"]
+    metrics = list(rows[0][parts[0]])
+    table = Table(title=f"fusion grid (chosen: {tuning['chosen']}, by {tuning['selected_by']})", title_justify="left")
+    table.add_column("retrieval")
+    for part in parts:
+        for m in metrics:
+            table.add_column(f"{part.split(' (')[0]} {m.replace('recall', 'R')}", justify="right")
+    for row in rows:
+        table.add_row(row["retrieval"], *(f"{row[part][m]:.2f}" for part in parts for m in metrics))
+    display.console.print(table)
+
+
+@eval_app.command("reader")
+def eval_reader(
+    squad_file: Annotated[Path, typer.Argument(help="A SQuAD v1.1 or v2.0 JSON file.")],
+    reader: ReaderOpt = None,
+    no_answer: Annotated[
+        bool | None, typer.Option("--no-answer/--always-answer", help="Allow 'no answer' (default: by model).")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="No-answer when null - best span exceeds this.")] = 0.0,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    record: RecordOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Exact match and F1 of the reader given each question's own paragraph (no-answer accuracy on v2 files)."""
+    from openbook.evaluation.reader import evaluate_reader
+    from openbook.models.manifest import ModelManifest
+    from openbook.config import resolve_model
+    from openbook.reading.reader import Reader
+
+    if record and limit is not None:
+        raise OpenbookError("--record keeps figures of whole files only: leave out --limit")
+    model = Reader(resolve_model(reader, DEFAULT_READER), no_answer=no_answer, no_answer_threshold=threshold)
+    if record:
+        ModelManifest.load(model.folder)  # a model described from its file alone has nowhere to keep figures
+    with display.progress_bar(enabled=not json_out) as update:
+        result = evaluate_reader(model, squad_file, limit=limit, progress=update)
+    if record:
+        keys = ("exact_match", "f1", "no_answer_accuracy")
+        model.manifest.record(model.folder, squad_file.name, {k: result[k] for k in keys if k in result})
+    if json_out:
+        display.print_json(result)
+    else:
+        display.show_table(f"reader on {squad_file.name}", result)
+
+
+@eval_app.command("qa")
+def eval_qa(
+    squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
+    k: Annotated[int, typer.Option("-k", help="Passages read per question.")] = 5,
+    retriever: Annotated[str | None, typer.Option("--retriever", help="Retriever model.")] = None,
+    reader: ReaderOpt = None,
+    mode: ModeOpt = DEFAULT_MODE,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Open-book QA: index all paragraphs, retrieve, read, rerank; EM/F1 of the top answer and each signal's share."""
+    from openbook.evaluation.qa import evaluate_qa
+    from openbook.retrieval.fusion import check_mode
+    from openbook.config import resolve_model
+    from openbook.reading.reader import Reader
+
+    model = Reader(resolve_model(reader, DEFAULT_READER))
+    with display.progress_bar(enabled=not json_out) as update:
+        result = evaluate_qa(squad_file, retriever, model, k=k, mode=check_mode(mode), limit=limit, progress=update)
+    if json_out:
+        display.print_json(result)
+    else:
+        display.show_table(f"open-book QA on {squad_file.name}", result)
+
+
+@models_app.command("list")
+def models_list(json_out: JsonOpt = False) -> None:
+    """The models installed under models/."""
+    from dataclasses import asdict
+
+    from openbook.models.manifest import MANIFEST, ModelManifest
+
+    found = [ModelManifest.load(p.parent) for p in sorted(models_dir().glob(f"*/{MANIFEST}"))]
+    if json_out:
+        display.print_json([asdict(m) for m in found])
+        return
+    from rich.table import Table
+
+    table = Table("name", "kind", "precision", "inputs", "outputs", "lengths", "measured")
+    for m in found:
+        table.add_row(
+            m.name,
+            m.kind,
+            m.precision,
+            ", ".join(m.inputs.values()),
+            ", ".join(m.outputs.values()),
+            f"{m.question_length}/{m.passage_length}",
+            _figures(m.measured),
+        )
+    display.console.print(table)
+
+
+def _figures(measured: dict) -> str:
+    """``{"dev-v1.1.json": {"recall@5": 90.01}}`` as ``dev-v1.1.json: recall@5 90.01``, one file a line."""
+    lines = []
+    for dataset, figures in measured.items():
+        text = ", ".join(f"{k} {v}" for k, v in figures.items()) if isinstance(figures, dict) else str(figures)
+        lines.append(f"{dataset}: {text}")
+    return "\n".join(lines)
+
+
+@models_app.command("info")
+def models_info(
+    path: Annotated[Path, typer.Argument(help="A model file (.xml, .onnx) or a folder holding one.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """A model's contract: role, inputs and outputs by role, lengths, and what the file itself declares."""
+    from dataclasses import asdict
+
+    from openbook.models.specs import describe, guess_kind, signature
+
+    contract = asdict(describe(path, guess_kind(path)))
+    data = {"contract": contract, "file": signature(path)}
+    if json_out:
+        display.print_json(data)
+        return
+    display.show_table(f"model {contract['name']}", contract)
+    for side, ports in data["file"].items():
+        display.console.print(f"[bold]{side}[/]: " + ", ".join(f"{p['name']} {p['shape']} {p['type']}" for p in ports))
+
+
+@models_app.command("build")
+def models_build(
+    which: Annotated[str, typer.Argument(help="retriever, reader or all")] = "all",
+    shared: Annotated[Path, typer.Option(help="Folder with models/ and data/ checkpoints.")] = Path("../shared"),
+    samples: Annotated[int, typer.Option(help="Calibration samples for INT8.")] = 300,
+    fp32: Annotated[bool, typer.Option("--fp32", help="Skip INT8 quantisation.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder for the built models (default models/).")] = None,
+) -> None:
+    """Rebuild the embedded defaults from the fine-tuned checkpoints (needs the 'build' extra)."""
+    try:
+        from openbook.models import build
+    except ImportError as exc:
+        raise OpenbookError(f"building models needs the build extra (pip install -e '.[build]'): {exc}") from None
+    out = out or models_dir()
+    calibration = shared / "data" / "squad" / "train-v1.1.json"
+    if which not in ("retriever", "reader", "all"):
+        raise OpenbookError(f"unknown model {which!r}: use retriever, reader or all")
+    for kind, name, fn in (
+        ("retriever", DEFAULT_RETRIEVER, build.build_retriever),
+        ("reader", DEFAULT_READER, build.build_reader),
+    ):
+        if which in (kind, "all"):
+            checkpoint = shared / "models" / f"{kind}-minilm-squad11"
+            if not checkpoint.is_dir():
+                raise OpenbookError(f"checkpoint not found: {checkpoint}")
+            target = out / (name if not fp32 else name.replace("-int8", "-fp32"))
+            fn(checkpoint, target, calibration, samples=samples, int8=not fp32, log=display.errors.print)
+            display.console.print(f"built {target}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except OpenbookError as exc:
+        display.errors.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        display.errors.print("interrupted: nothing was changed", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Ingest: files and folders into documents, documents into passages with exact character offsets."""

@@ -1,0 +1,1 @@
+"""Models: tokenisation, the OpenVINO runtime, model contracts (manifests, reference models), encoders, builds."""

@@ -1,0 +1,216 @@
+"""OpenVINO model I/O: load an IR or ONNX file, map its inputs by role, run padded batches at static or dynamic shape."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+
+from openbook.errors import OpenbookError
+from openbook.models.tokenization import Batch
+
+ROLES = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
+# Names seen in the wild for each role, in order of preference.
+ALIASES = {
+    "input_ids": ("input_ids", "input_ids:0", "0"),
+    "attention_mask": ("attention_mask", "input_mask", "attention_mask:0", "1"),
+    "token_type_ids": ("token_type_ids", "segment_ids", "token_type_ids:0", "2"),
+    "position_ids": ("position_ids", "position_ids:0", "3"),
+}
+MODEL_SUFFIXES = (".xml", ".onnx")
+
+_core: ov.Core | None = None
+
+
+def core() -> ov.Core:
+    global _core
+    if _core is None:
+        _core = ov.Core()
+    return _core
+
+
+def find_model_file(path: Path) -> Path:
+    """The .xml or .onnx file at ``path`` (a file or a folder holding exactly one model)."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix not in MODEL_SUFFIXES:
+            raise OpenbookError(f"not an OpenVINO IR (.xml) or ONNX (.onnx) model: {path}")
+        return path
+    if not path.is_dir():
+        raise OpenbookError(f"model not found: {path}")
+    found = [p for s in MODEL_SUFFIXES for p in sorted(path.glob(f"*{s}"))]
+    if not found:
+        raise OpenbookError(f"no .xml or .onnx model in {path}")
+    return found[0]
+
+
+def match_inputs(names: list[str], given: dict[str, str] | None = None) -> dict[str, str]:
+    """Map each input role to a model input name; raise naming what cannot be matched."""
+    given = dict(given or {})
+    mapping: dict[str, str] = {}
+    for role, name in given.items():
+        if name not in names:
+            raise OpenbookError(f"model has no input named {name!r} (its inputs: {', '.join(names)})")
+        mapping[role] = name
+    for role in ROLES:
+        if role in mapping:
+            continue
+        for alias in ALIASES[role]:
+            if alias in names and alias not in mapping.values():
+                mapping[role] = alias
+                break
+    unknown = [n for n in names if n not in mapping.values()]
+    if unknown and not mapping and 2 <= len(names) <= len(ROLES):  # numbered inputs: take them by position
+        return dict(zip(ROLES, names))
+    if unknown:
+        raise OpenbookError(f"model input(s) {', '.join(unknown)} match no BERT role ({', '.join(ROLES)})")
+    for role in ("input_ids", "attention_mask"):
+        if role not in mapping:
+            raise OpenbookError(f"model lacks an input for {role} (its inputs: {', '.join(names)})")
+    return mapping
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The sequence shape a model accepts: ``None`` for a dynamic dimension."""
+
+    batch: int | None
+    length: int | None
+
+
+class CompiledModel:
+    """A compiled OpenVINO model fed by role: ``run(batch)`` returns its outputs by name."""
+
+    def __init__(
+        self,
+        path: Path,
+        inputs: dict[str, str] | None = None,
+        precision: str | None = None,
+        threads: int | None = None,
+        reshape: bool | None = None,
+        shape: tuple[int, int] | None = None,
+    ) -> None:
+        """``reshape`` (default: the ``OPENBOOK_RESHAPE`` environment variable, off) makes a model of static shape
+        dynamic where its graph allows it, so that it runs unpadded batches; it keeps the static length as its limit.
+        ``shape`` asks for a static [batch, length] instead (a question model at [1, 32]), where the graph allows it.
+        """
+        self.path = find_model_file(path)
+        model = self._read()
+        names = [i.get_any_name() for i in model.inputs]
+        self.inputs = match_inputs(names, inputs)
+        self.output_names = [o.get_any_name() for o in model.outputs]
+        declared = model.inputs[0].get_partial_shape()
+        if declared.rank.is_dynamic or declared.rank.get_length() != 2:
+            raise OpenbookError(f"model input {names[0]} has shape {declared}; expected [batch, length]")
+        dims = [d.get_length() if d.is_static else None for d in declared]
+        self.shape = Shape(dims[0], dims[1])  # the shape fed to the model
+        self.limit = self.shape.length  # the most tokens it takes: its static length, kept when reshaped
+        self.reshaped = False
+        if reshape is None:
+            reshape = os.environ.get("OPENBOOK_RESHAPE", "0").lower() in ("1", "true", "yes")
+        # One request using every core (LATENCY) measured as fast as two single-core streams here, in batches too;
+        # OPENBOOK_HINT, OPENBOOK_THREADS and OPENBOOK_PRECISION (f32, bf16) override the defaults. THROUGHPUT splits the
+        # cores into streams, and one synchronous request uses only one of them: it halved encoding speed here.
+        config: dict[str, str] = {"PERFORMANCE_HINT": os.environ.get("OPENBOOK_HINT", "LATENCY")}
+        precision = precision or os.environ.get("OPENBOOK_PRECISION")
+        if precision:
+            config["INFERENCE_PRECISION_HINT"] = precision
+        threads = threads or int(os.environ.get("OPENBOOK_THREADS", "0") or 0)
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = str(threads)
+        target = None
+        if shape is not None and Shape(*shape) != self.shape:
+            target = Shape(*shape)
+        elif reshape and self.shape != Shape(None, None):
+            target = Shape(None, None)
+        compiled = None
+        if target is not None:
+            compiled = self._compile_at(model, target, config)
+            if compiled is None:
+                model = self._read()  # a reshape that failed may leave the model half changed
+        self._compiled = compiled or core().compile_model(model, "CPU", config)
+        self._request = self._compiled.create_infer_request()
+
+    def _read(self) -> ov.Model:
+        try:
+            return core().read_model(self.path)
+        except RuntimeError as exc:
+            raise OpenbookError(f"cannot read model {self.path}: {str(exc).splitlines()[0]}") from None
+
+    def _compile_at(self, model: ov.Model, target: Shape, config: dict[str, str]) -> ov.CompiledModel | None:
+        """``model`` reshaped to ``target`` (``None`` dimensions dynamic) and compiled, if it runs a probe batch at that
+        shape (2 × 16 tokens where dynamic); ``None`` when its graph fixes the shape (a Reshape to a constant
+        [1, 384, …] passes the reshape itself and fails only when run)."""
+        declared = self.shape
+        self.shape = target
+        rows, length = target.batch or 2, target.length or 16
+        probe = Batch(
+            input_ids=np.full((rows, length), 100, dtype=np.int64),
+            attention_mask=np.ones((rows, length), dtype=np.int64),
+            token_type_ids=np.zeros((rows, length), dtype=np.int64),
+        )
+        try:
+            dims = [target.batch or -1, target.length or -1]
+            model.reshape({i.get_any_name(): ov.PartialShape(dims) for i in model.inputs})
+            compiled = core().compile_model(model, "CPU", config)
+            out = compiled.create_infer_request().infer(self.feed(probe))
+            if any(out[o].shape[:1] != (rows,) for o in compiled.outputs):
+                raise RuntimeError("outputs do not follow the batch")
+        except RuntimeError:
+            self.shape = declared
+            return None
+        if target.length is not None:
+            self.limit = target.length
+        self.reshaped = True
+        return compiled
+
+    @property
+    def max_length(self) -> int | None:
+        return self.limit
+
+    @property
+    def max_batch(self) -> int | None:
+        return self.shape.batch
+
+    def feed(self, batch: Batch) -> dict[str, np.ndarray]:
+        """Model inputs for a batch, padded to the model's static length when it has one."""
+        arrays = {
+            "input_ids": batch.input_ids,
+            "attention_mask": batch.attention_mask,
+            "token_type_ids": batch.token_type_ids,
+        }
+        if "position_ids" in self.inputs:
+            length = batch.input_ids.shape[1]
+            arrays["position_ids"] = np.broadcast_to(np.arange(length, dtype=np.int64), batch.input_ids.shape)
+        if self.shape.length is not None and batch.input_ids.shape[1] < self.shape.length:
+            pad = self.shape.length - batch.input_ids.shape[1]
+            arrays = {k: np.pad(v, ((0, 0), (0, pad))) for k, v in arrays.items()}
+            if "position_ids" in arrays:
+                arrays["position_ids"] = np.broadcast_to(
+                    np.arange(self.shape.length, dtype=np.int64), arrays["input_ids"].shape
+                )
+        return {self.inputs[role]: np.ascontiguousarray(v) for role, v in arrays.items() if role in self.inputs}
+
+    def run(self, batch: Batch) -> dict[str, np.ndarray]:
+        """Run one batch; models with a static batch size get one row at a time."""
+        feed = self.feed(batch)
+        rows = batch.input_ids.shape[0]
+        size = self.shape.batch
+        if size is None or size == rows:
+            return self._infer(feed)
+        parts = []
+        for start in range(0, rows, size):
+            chunk = {k: v[start : start + size] for k, v in feed.items()}
+            short = size - next(iter(chunk.values())).shape[0]
+            if short:  # pad the last chunk with copies of its first row, dropped below
+                chunk = {k: np.concatenate([v, np.repeat(v[:1], short, axis=0)]) for k, v in chunk.items()}
+            out = self._infer(chunk)
+            parts.append({k: v[: size - short] for k, v in out.items()})
+        return {name: np.concatenate([p[name] for p in parts]) for name in self.output_names}
+
+    def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        result = self._request.infer(feed)
+        return {name: np.array(result[out]) for name, out in zip(self.output_names, self._compiled.outputs)}

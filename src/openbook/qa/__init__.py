@@ -1,0 +1,1 @@
+"""Question answering: retrieve, read and rerank answers (the OpenBook pipeline)."""

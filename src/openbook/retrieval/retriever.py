@@ -1,0 +1,208 @@
+"""Passage retrieval: documents in (split, encode, store), questions out by meaning (dense), words (lexical) or both.
+
+Hybrid search asks each retriever for a deeper candidate list (``depth``) than the ``k`` it returns and fuses the two
+(:mod:`openbook.retrieval.fusion`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from openbook.models.embedder import Embedder
+from openbook.errors import OpenbookError
+from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, check_mode
+from openbook.index.folder import Index, model_mismatch
+from openbook.models.manifest import ModelManifest
+from openbook.config import DEFAULT_RETRIEVER, resolve_index, resolve_model
+from openbook.ingest.splitting import split_document
+from openbook.types import Document, Passage, SearchResult
+
+DEFAULT_PASSAGE_TOKENS = 256
+DEFAULT_OVERLAP_TOKENS = 48
+
+
+@dataclass
+class IndexReport:
+    """What one ``add`` did."""
+
+    documents_added: int = 0
+    documents_updated: int = 0
+    documents_unchanged: int = 0
+    passages_added: int = 0
+    passages_removed: int = 0
+    seconds: float = 0.0
+
+
+def digest(doc: Document, passage_tokens: int) -> str:
+    """Content hash of a document as indexed (its text, title and the split that applies)."""
+    h = hashlib.sha256()
+    for part in (doc.title, "\x00", doc.text, "\x00", str(passage_tokens)):
+        h.update(part.encode("utf-8"))
+    return h.hexdigest()
+
+
+class Retriever:
+    """Finds the passages of an index that answer a question: by the meaning of their embeddings (``dense``), by BM25
+    over their words (``lexical``) or both fused (``hybrid``, the default).
+
+    ``Retriever("docs")`` opens (or, on first ``add``, creates) ``indexes/docs`` with the default INT8 retriever; an
+    existing index is searched with the model that built it unless ``model`` is given, which must then match it.
+    ``mode`` is the default for ``search``; ``fusion`` and ``depth`` say how hybrid search fuses its candidates.
+    """
+
+    def __init__(
+        self,
+        index: str | Path | None = None,
+        model: str | Path | None = None,
+        batch_size: int = 32,
+        precision: str | None = None,
+        mode: str = DEFAULT_MODE,
+        fusion: Fusion = DEFAULT_FUSION,
+        depth: int = DEFAULT_DEPTH,
+        nprobe: int | None = None,
+    ) -> None:
+        self.mode = check_mode(mode)
+        self.fusion = fusion
+        self.depth = depth
+        self.nprobe = nprobe  # cells searched by an ivf index (more: slower, closer to exact); None: the index's own
+        self.index_path = resolve_index(index)
+        self._index: Index | None = None
+        if (self.index_path / "index.json").is_file():
+            self._index = Index.open(self.index_path)
+            if model is None:  # search with the model that built the index
+                model = self._index.model.get("path")
+                if model is None or not Path(model).exists():
+                    model = resolve_model(self._index.model.get("name"), DEFAULT_RETRIEVER)
+        self.model_path = resolve_model(model, DEFAULT_RETRIEVER)
+        self.embedder = Embedder(self.model_path, batch_size=batch_size, precision=precision)
+        if self._index is not None:
+            why = model_mismatch(self._index.model, self.manifest)
+            if why:
+                raise OpenbookError(f"index {self._index.name} cannot be searched with this model: {why}")
+
+    @property
+    def manifest(self) -> ModelManifest:
+        return self.embedder.manifest
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self._index = Index.open(self.index_path, self.manifest)
+        if self.nprobe and self._index.vectors is not None:
+            self._index.vectors.nprobe = self.nprobe
+        return self._index
+
+    def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode_questions(questions)
+
+    def encode_passages(self, passages: Sequence[str | Passage], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        texts = [p.text if isinstance(p, Passage) else p for p in passages]
+        return self.embedder.encode_passages(texts, progress)
+
+    def split(self, doc: Document, passage_tokens: int = DEFAULT_PASSAGE_TOKENS) -> list[Passage]:
+        limit = min(passage_tokens, self.manifest.passage_length - 2)
+        return split_document(doc, self.embedder.tokenizer, max_tokens=limit, overlap_tokens=DEFAULT_OVERLAP_TOKENS)
+
+    def add(
+        self,
+        documents: Sequence[Document],
+        passage_tokens: int | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        index_type: str | None = None,
+    ) -> IndexReport:
+        """Index ``documents``: new ones are added, changed ones replaced, unchanged ones skipped. Atomic.
+
+        ``index_type`` (auto, flat, ivf) sets the kind of vector index from this write on; auto switches to ivf from
+        :data:`openbook.index.vectors.IVF_THRESHOLD` vectors."""
+        start = time.perf_counter()
+        if self._index is None:
+            settings = {"passage_tokens": passage_tokens or DEFAULT_PASSAGE_TOKENS}
+            self._index = Index.create(self.index_path, self.manifest, self.model_path, settings)
+        index = self._index
+        report = IndexReport()
+        with index.transaction(self.embedder.dimension) as tx:
+            tokens = passage_tokens or int(tx.settings.get("passage_tokens", DEFAULT_PASSAGE_TOKENS))
+            todo: list[tuple[Document, str, list[Passage]]] = []
+            replaced: list[str] = []
+            for n, doc in enumerate(documents):
+                key = digest(doc, tokens)
+                known = tx.store.document_hash(doc.id)
+                if known == key:
+                    report.documents_unchanged += 1
+                    continue
+                if known is None:
+                    report.documents_added += 1
+                else:
+                    report.documents_updated += 1
+                    replaced.append(doc.id)
+                todo.append((doc, key, self.split(doc, tokens)))
+                if progress:
+                    progress("split", n + 1, len(documents))
+            passages = [p for _, _, ps in todo for p in ps]
+            same_type = index_type is None or index_type == tx.settings.get("index_type", "auto")
+            tx.discard = (
+                not todo and tokens == tx.settings.get("passage_tokens") and same_type and not tx.store.upgraded
+            )
+            if index_type is not None:
+                tx.settings["index_type"] = index_type
+            done = 0
+
+            def step(count: int) -> None:
+                nonlocal done
+                done += count
+                if progress:
+                    progress("encode", done, len(passages))
+
+            vectors = self.encode_passages(passages, step) if passages else None
+            with tx.store.conn:
+                removed = tx.store.delete_documents(replaced)
+                tx.vectors.remove(removed)
+                ids: list[int] = []
+                for doc, key, ps in todo:
+                    ids += tx.store.add_document(doc, key, ps)
+                if vectors is not None:
+                    tx.vectors.add(ids, vectors)
+            tx.settings["passage_tokens"] = tokens
+            report.passages_added = len(passages)
+            report.passages_removed = len(removed)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def search(self, question: str, k: int = 5, mode: str | None = None) -> list[SearchResult]:
+        return self.search_many([question], k, mode)[0]
+
+    def search_many(self, questions: Sequence[str], k: int = 5, mode: str | None = None) -> list[list[SearchResult]]:
+        """Top-``k`` passages for each question, best first, by ``mode`` (default: the retriever's)."""
+        mode = check_mode(mode or self.mode)
+        index = self.index
+        if index.vectors is None or index.store is None or len(index.vectors) == 0:
+            raise OpenbookError(f"index {index.name} is empty (add documents with: openbook index PATH)")
+        depth = k if mode != "hybrid" else max(k, self.depth)
+        ranked: list[dict[str, list[tuple[int, float]]]] = [{} for _ in questions]
+        if mode in ("dense", "hybrid"):
+            scores, ids = index.vectors.search(self.encode_questions(questions), depth)
+            for lists, srow, irow in zip(ranked, scores, ids):
+                lists["dense"] = [(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0]
+        if mode in ("lexical", "hybrid"):
+            if not index.store.has_lexical:
+                raise OpenbookError(
+                    f"index {index.name} has no lexical index (it was written before lexical search); "
+                    f"run `openbook index` on it once to build one, or search with --mode dense"
+                )
+            for lists, question in zip(ranked, questions):
+                lists["lexical"] = index.store.lexical_search(question, depth)
+        fused = [self.fusion.fuse(lists) for lists in ranked]
+        found = index.store.passages([f.id for row in fused for f in row[: 2 * k]])
+        results = []
+        for row in fused:
+            kept = [f for f in row if f.id in found][:k]
+            results.append(
+                [SearchResult(found[f.id], f.score, rank, f.ranks, f.scores) for rank, f in enumerate(kept, start=1)]
+            )
+        return results
