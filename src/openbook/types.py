@@ -28,6 +28,7 @@ class Passage:
     title: str = ""
     id: int | None = None  # stable passage id, shared by the SQLite row and the FAISS vector
     source: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)  # the document's metadata plus the passage's own (page, section)
 
 
 @dataclass
