@@ -23,6 +23,11 @@ def indexes_dir() -> Path:
     return Path(os.environ.get("OPENBOOK_INDEXES") or _root() / "indexes")
 
 
+def lock_timeout() -> float:
+    """Seconds a writer waits for another writer of the same index (``OPENBOOK_LOCK_TIMEOUT``, default 60)."""
+    return float(os.environ.get("OPENBOOK_LOCK_TIMEOUT") or 60)
+
+
 def resolve_model(name_or_path: str | Path | None, default: str) -> Path:
     """A model path as given, or a model name looked up under :func:`models_dir`."""
     if name_or_path is None:
@@ -33,11 +38,8 @@ def resolve_model(name_or_path: str | Path | None, default: str) -> Path:
     return models_dir() / path
 
 
-def resolve_index(name_or_path: str | Path | None) -> Path:
-    """An index folder: a path as given, or a name under :func:`indexes_dir`."""
-    if name_or_path is None:
-        return indexes_dir() / DEFAULT_INDEX
-    path = Path(name_or_path)
-    if len(path.parts) > 1 or path.is_absolute():
-        return path
-    return indexes_dir() / path
+def resolve_index(name: str | Path | None, index_dir: Path | None = None) -> Path:
+    """An index folder from a validated name (see :func:`openbook.index.names.resolve_index`)."""
+    from openbook.index.names import resolve_index as resolve
+
+    return resolve(name, index_dir)

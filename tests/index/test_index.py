@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def ids_of(retriever: Retriever) -> set[str]:
 
 def snapshot(retriever: Retriever):
     index = retriever.index
-    return (index.generation, index.count_documents(), index.count_passages(), sorted(index.vectors.ids().tolist()))
+    return (index.count_documents(), index.count_passages(), sorted(index.vectors.ids().tolist()))
 
 
 def test_round_trip(tmp_path, standin_dir):
@@ -41,16 +42,16 @@ def test_round_trip(tmp_path, standin_dir):
     p = hits[0].passage
     assert DOCS[2].text[p.start : p.end] == p.text and p.title == "Space"
     info = reopened.index.info()
-    assert (info["documents"], info["passages"], info["generation"]) == (3, 3, 1)
+    assert (info["documents"], info["passages"], info["format"]) == (3, 3, 2)
 
 
 def test_reindex_skips_unchanged_and_replaces_changed(tmp_path, standin_dir):
     r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
     r.add(DOCS)
-    generation = r.index.generation
+    seq = r.index.generation
     again = r.add(DOCS)
     assert (again.documents_unchanged, again.passages_added) == (3, 0)
-    assert r.index.generation == generation  # nothing to write: no new generation
+    assert r.index.generation == seq  # nothing written to the vector log
     assert r.index.count_passages() == 3
     changed = Document("plants", "Plants use chlorophyll to capture light. Roots take up water.", title="Plants")
     report = r.add([changed])
@@ -82,46 +83,56 @@ def test_interrupted_write_leaves_previous_index_whole(tmp_path, standin_dir, mo
     r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
     r.add(DOCS[:2])
     before = snapshot(r)
-    files_before = sorted(p.name for p in (tmp_path / "ix").iterdir())
+    files_before = sorted(p.name for p in (tmp_path / "ix").iterdir() if "-wal" not in p.name and "-shm" not in p.name)
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
     if where == "encode":
         monkeypatch.setattr(r, "encode_passages", boom)
-    else:  # everything written but the manifest that names the new generation
-        monkeypatch.setattr(index_module, "write_json_atomic", boom)
-    with pytest.raises(KeyboardInterrupt):
+    else:  # everything written but the COMMIT of the batch
+        monkeypatch.setattr(index_module, "step", lambda name: boom() if name == "batch:encoded" else None)
+        import openbook.retrieval.indexer as indexer_module
+
+        monkeypatch.setattr(indexer_module, "step", lambda name: boom() if name == "batch:encoded" else None)
+    with pytest.raises(KeyboardInterrupt) as err:
         r.add([DOCS[2], Document("rivers", "Changed text about rivers.")])
+    assert str(err.value) == "interrupted: 0 of 2 passages committed; run again to continue"
     monkeypatch.undo()
     fresh = Retriever(tmp_path / "ix")
     assert snapshot(fresh) == before
-    assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == files_before
+    after = sorted(p.name for p in (tmp_path / "ix").iterdir() if "-wal" not in p.name and "-shm" not in p.name)
+    assert after == files_before
     assert fresh.search("Thames London", k=1)[0].passage.doc_id == "rivers"
     fresh.add(DOCS)  # and the next write works
     assert fresh.index.count_documents() == 3
 
 
-def test_leftovers_of_a_killed_writer_are_ignored_then_cleaned(tmp_path, standin_dir):
+def test_leftover_checkpoint_of_a_killed_writer_is_ignored_then_cleaned(tmp_path, standin_dir):
     r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
     r.add(DOCS[:1])
-    (tmp_path / "ix" / "store-2.sqlite").write_bytes(b"half written")
-    (tmp_path / "ix" / "vectors-2.faiss.tmp").write_bytes(b"half written")
-    assert Retriever(tmp_path / "ix").index.count_documents() == 1
-    r2 = Retriever(tmp_path / "ix")
+    folder = tmp_path / "ix"
+    conn = sqlite3.connect(folder / "store.sqlite")
+    with conn:  # what a writer killed while writing a checkpoint leaves: a 'writing' row and half a file
+        conn.execute("INSERT INTO checkpoints(seq, file, kind, count, state) VALUES (99, 'vectors-99.faiss', 'flat', 1, 'writing')")
+    conn.close()
+    (folder / "vectors-99.faiss.tmp").write_bytes(b"half written")
+    (folder / "notes.tmp").write_bytes(b"not ours")  # a foreign file is never touched
+    assert Retriever(folder).index.count_documents() == 1
+    r2 = Retriever(folder)
     r2.add(DOCS[1:2])
-    names = sorted(p.name for p in (tmp_path / "ix").iterdir())
-    assert names == [".lock", "index.json", "store-2.sqlite", "vectors-2.faiss"]
+    names = sorted(p.name for p in folder.iterdir() if "-wal" not in p.name and "-shm" not in p.name)
+    assert names == [".lock", "index.json", "notes.tmp", "store.sqlite"]
     assert r2.index.count_documents() == 2
 
 
 def test_disagreeing_store_and_vectors_are_detected(tmp_path, standin_dir):
     r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
     r.add(DOCS)
-    vec_file = tmp_path / "ix" / "vectors-1.faiss"
-    vectors = r.index.vectors
-    vectors.remove([int(vectors.ids()[0])])
-    vectors.save(vec_file)
+    conn = sqlite3.connect(tmp_path / "ix" / "store.sqlite")
+    with conn:
+        conn.execute("DELETE FROM vectors WHERE id = (SELECT min(id) FROM vectors)")
+    conn.close()
     with pytest.raises(OpenbookError, match="inconsistent"):
         Index.open(tmp_path / "ix")
 
@@ -167,10 +178,10 @@ def test_ivf_index_adds_removes_and_searches_by_id(tmp_path, standin_dir):
     assert reopened.index.vectors.kind == "ivf" and len(reopened.index.vectors) == 400
 
 
-def test_ivf_cannot_turn_flat(tmp_path, standin_dir):
+def test_ivf_can_turn_flat_again_from_the_stored_vectors(tmp_path, standin_dir):
     docs = [Document(f"d{i}", f"Short note number {i} on a topic.") for i in range(100)]
     r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
     r.add(docs, index_type="ivf")
-    with pytest.raises(OpenbookError, match="cannot become flat"):
-        r.add(docs, index_type="flat")
-    assert r.index.vectors.kind == "ivf" and r.index.count_passages() == 100
+    assert r.index.vectors.kind == "ivf"
+    r.add(docs, index_type="flat")
+    assert Retriever(tmp_path / "ix").index.vectors.kind == "flat" and r.index.count_passages() == 100

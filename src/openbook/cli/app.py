@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,8 @@ import typer
 from openbook.cli import display
 from openbook.errors import OpenbookError
 from openbook.retrieval.fusion import DEFAULT_MODE
-from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir, resolve_index
+from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir
+from openbook.index.names import resolve_index
 
 app = typer.Typer(
     help="Ask questions of your own documents: semantic passage retrieval with extractive QA.",
@@ -24,7 +26,10 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 
-IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
+IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name: letters, digits, '-', '_', '.'.")]
+IndexDirOpt = Annotated[
+    Path | None, typer.Option("--index-dir", help="Folder holding the indexes (default: indexes/ or OPENBOOK_INDEXES).")
+]
 RetrieverOpt = Annotated[
     str | None, typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
 ]
@@ -41,32 +46,51 @@ ModeOpt = Annotated[
 def index(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")],
     index: IndexOpt = "default",
+    index_dir: IndexDirOpt = None,
     retriever: RetrieverOpt = None,
     passage_tokens: Annotated[
         int | None, typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
     ] = None,
     index_type: Annotated[
-        str | None, typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
+        str | None,
+        typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat, ivf or a FAISS factory string."),
     ] = None,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Also remove the documents of these folders whose files are gone.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Split documents into passages, encode them and add them to an index (atomically)."""
+    """Split documents into passages, encode them and add them to an index (committed every few thousand passages;
+    run again after an interruption to continue)."""
     from dataclasses import asdict
 
+    from openbook.index.vectors import check_kind
     from openbook.ingest.loaders import load_documents
+    from openbook.retrieval.indexer import Indexer, check_passage_tokens
     from openbook.retrieval.retriever import Retriever
 
+    r = Retriever(resolve_index(index, index_dir), model=retriever)
+    check_passage_tokens(passage_tokens, r.manifest.passage_length - 2)  # options first, before any work
+    if index_type is not None:
+        check_kind(index_type, r.embedder.dimension)
     docs = load_documents(paths)
-    r = Retriever(index, model=retriever)
     with display.progress_bar(enabled=not json_out) as update:
         report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
+    if sync:
+        indexer = Indexer(r.index)
+        gone = [doc_id for folder in paths if folder.is_dir() for doc_id in indexer.missing_under(folder)]
+        removed = indexer.remove(gone)
+        report.documents_removed, report.passages_removed = removed.documents_removed, (
+            report.passages_removed + removed.passages_removed
+        )
     info = r.index.info()
     if json_out:
         display.print_json({**asdict(report), "index": info})
         return
     display.console.print(
         f"[bold]{info['index']}[/]: {report.documents_added} added, {report.documents_updated} updated, "
-        f"{report.documents_unchanged} unchanged; {report.passages_added} passages encoded, "
+        f"{report.documents_unchanged} unchanged, {report.documents_removed} removed; "
+        f"{report.passages_added} passages added ({report.passages_resumed} from an interrupted run), "
         f"{report.passages_removed} removed in {report.seconds:.1f} s. "
         f"Now {info['documents']} documents, {info['passages']} passages."
     )
@@ -134,11 +158,11 @@ def ask(
 
 
 @app.command()
-def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
+def info(index: IndexOpt = "default", index_dir: IndexDirOpt = None, json_out: JsonOpt = False) -> None:
     """Show an index: documents, passages, model, size."""
     from openbook.index.folder import Index
 
-    data = Index.open(resolve_index(index)).info()
+    data = Index.open(resolve_index(index, index_dir)).info()
     if json_out:
         display.print_json(data)
     else:
@@ -345,6 +369,9 @@ def models_build(
             display.console.print(f"built {target}")
 
 
+from openbook.cli import manage  # noqa: E402,F401  (remove, documents, indexes, drop)
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 1."""
     try:
@@ -352,8 +379,11 @@ def main() -> None:
     except OpenbookError as exc:
         display.errors.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except KeyboardInterrupt:
-        display.errors.print("interrupted: nothing was changed", highlight=False)
+    except (OSError, sqlite3.Error) as exc:  # environmental errors the layers below did not word themselves
+        display.errors.print(f"[red]error:[/] {str(exc).splitlines()[0] if str(exc) else exc!r}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt as exc:  # the write path's Interrupted says what it kept
+        display.errors.print(str(exc) or "interrupted: nothing was changed", highlight=False)
         sys.exit(130)
 
 

@@ -7,9 +7,12 @@ quoted, so nothing a user types is read as FTS5 syntax.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 TABLE = "passages_fts"
 TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -79,13 +82,43 @@ def indexed_ids(conn: sqlite3.Connection) -> list[int]:
     return [r[0] for r in conn.execute(f"SELECT id FROM {TABLE}_docsize ORDER BY id")]
 
 
-def search(conn: sqlite3.Connection, question: str, k: int) -> list[tuple[int, float]]:
-    """Top-``k`` (passage id, BM25 score) for ``question``, best first; the score is ``-bm25()``, so higher is better."""
+def search(
+    conn: sqlite3.Connection, question: str, k: int, allowed: np.ndarray | None = None
+) -> list[tuple[int, float]]:
+    """Top-``k`` (passage id, BM25 score) for ``question``, best first; the score is ``-bm25()``, so higher is better.
+
+    ``allowed`` (passage ids) restricts the match before ranking, so ``k`` hits come back whenever ``k`` allowed
+    passages match."""
     query = match_expression(question)
     if query is None or k < 1:
         return []
-    rows = conn.execute(f"SELECT rowid, rank FROM {TABLE} WHERE {TABLE} MATCH ? ORDER BY rank LIMIT ?", (query, k))
+    if allowed is None:
+        rows = conn.execute(
+            f"SELECT rowid, rank FROM {TABLE} WHERE {TABLE} MATCH ? ORDER BY rank LIMIT ?", (query, k)
+        ).fetchall()
+    else:
+        ids = np.unique(np.asarray(allowed, dtype=np.int64))
+        if len(ids) == 0:
+            return []
+        rows = conn.execute(
+            f"SELECT rowid, rank FROM {TABLE} WHERE {TABLE} MATCH ? AND rowid IN (SELECT value FROM json_each(?)) "
+            "ORDER BY rank LIMIT ?",
+            (query, json.dumps(ids.tolist()), k),
+        ).fetchall()
     return [(int(pid), -float(rank)) for pid, rank in rows]
+
+
+class LexicalIndex:
+    """BM25 search over the FTS5 table of one SQLite connection (the lexical index protocol)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def search(self, question: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        return search(self.conn, question, k, allowed)
+
+    def ids(self) -> np.ndarray:
+        return np.asarray(indexed_ids(self.conn), dtype=np.int64)
 
 
 def _chunks(ids: Iterable[int], size: int = 500) -> Iterable[list[int]]:

@@ -1,16 +1,19 @@
 """Passage vectors in FAISS, keyed by stable passage ids, never by FAISS positions.
 
-Two kinds of index:
+Index types, by name or by FAISS ``index_factory`` string:
 
 - ``flat``: exact search (``IndexIDMap2`` over ``IndexFlat``), for small and medium collections;
 - ``ivf``: approximate search for large ones: an inverted file of ``nlist`` k-means cells trained on a sample, vectors
-  stored as 8-bit scalar-quantised codes (a quarter of float32), ``nprobe`` cells searched per question.
+  stored as 8-bit scalar-quantised codes (a quarter of float32), ``nprobe`` cells searched per question;
+- any other ``index_factory`` string (``HNSW32``, ``IVF1024,PQ32``...), wrapped by id when it has no ids of its own.
 
-Both add, remove and search by id. :func:`choose_kind` picks ``ivf`` from :data:`IVF_THRESHOLD` vectors up.
+All add, remove and search by id. :func:`choose_kind` picks ``ivf`` from :data:`IVF_THRESHOLD` vectors up. Files are
+written atomically and read back only when their checksum, dimension and count match what the index recorded.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from pathlib import Path
@@ -26,6 +29,19 @@ IVF_THRESHOLD = 100_000  # below this, exact search is fast enough and needs no 
 TRAIN_PER_CELL = 40  # k-means sample: this many vectors per cell (FAISS warns below 39)
 KMEANS_ITERATIONS = 15
 DEFAULT_NPROBE = 32
+
+
+def check_kind(kind: str, dimension: int) -> str:
+    """``kind`` when it is ``auto``, ``flat``, ``ivf`` or an ``index_factory`` string FAISS accepts for ``dimension``."""
+    if kind in ("auto", *KINDS):
+        return kind
+    try:
+        faiss.index_factory(dimension, kind)
+    except RuntimeError:
+        raise OpenbookError(
+            f"unknown index type {kind!r} (use auto, flat, ivf or a FAISS index_factory string such as HNSW32)"
+        ) from None
+    return kind
 
 
 def choose_kind(count: int) -> str:
@@ -53,8 +69,12 @@ class VectorIndex:
         if self._ivf is not None:
             self._ivf.nprobe = min(DEFAULT_NPROBE, self._ivf.nlist)
 
+    kind_name: str | None = None  # the factory string this index was built from, when not flat or ivf
+
     @property
     def kind(self) -> str:
+        if self.kind_name:
+            return self.kind_name
         return "flat" if self._ivf is None else "ivf"
 
     @property
@@ -99,31 +119,84 @@ class VectorIndex:
             return 0
         return int(self.index.remove_ids(np.asarray(ids, dtype=np.int64)))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (scores, ids) for each query row; missing slots have id -1."""
+    def search(
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, ids) for each query row; missing slots have id -1.
+
+        ``allowed`` (passage ids) restricts the search before ranking (a FAISS id selector), so ``k`` hits come back
+        whenever ``k`` allowed vectors exist (an ivf index then searches every cell when its probed cells fall short).
+        """
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = max(1, min(k, len(self))) if len(self) else 1
-        scores, ids = self.index.search(queries, k)
+        if allowed is None:
+            scores, ids = self.index.search(queries, k)
+        else:
+            scores, ids = self._search_allowed(queries, k, np.unique(np.asarray(allowed, dtype=np.int64)))
         if self.metric == "l2":
             scores = -scores
         return scores, ids
 
-    def save(self, path: Path) -> None:
-        """Write atomically: a temporary file, flushed to disk, then renamed over ``path``."""
+    def _search_allowed(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(allowed) == 0:
+            return np.full((len(queries), k), -np.inf, np.float32), np.full((len(queries), k), -1, np.int64)
+        selector = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
+        if self._ivf is None:
+            return self.index.search(queries, k, params=faiss.SearchParameters(sel=selector))
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=self._ivf.nprobe)
+        scores, ids = self.index.search(queries, k, params=params)
+        if (ids < 0).any() and len(allowed) > int((ids >= 0).sum(axis=1).min()):
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._ivf.nlist)
+            scores, ids = self.index.search(queries, k, params=params)
+        return scores, ids
+
+    def save(self, path: Path) -> str:
+        """Write atomically (a temporary file, flushed to disk, renamed over ``path``); returns its checksum."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         faiss.write_index(self.index, str(tmp))
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        checksum = file_checksum(tmp)
         os.replace(tmp, path)
+        return checksum
 
     @classmethod
-    def load(cls, path: Path, metric: str) -> VectorIndex:
+    def load(
+        cls, path: Path, metric: str, checksum: str | None = None, dimension: int | None = None,
+        count: int | None = None,
+    ) -> VectorIndex:
+        """Read ``path``; with ``checksum``/``dimension``/``count`` given, refuse a file that does not match them."""
+        if checksum is not None and file_checksum(path) != checksum:
+            raise OpenbookError(f"vectors {path} are damaged (checksum mismatch)")
         try:
             index = faiss.read_index(str(path))
         except RuntimeError as exc:
             raise OpenbookError(f"cannot read vectors {path}: {str(exc).splitlines()[0]}") from None
+        if dimension is not None and index.d != dimension:
+            raise OpenbookError(f"vectors {path} have dimension {index.d}, not {dimension}")
+        if count is not None and index.ntotal != count:
+            raise OpenbookError(f"vectors {path} hold {index.ntotal} vectors, not {count}")
         return cls(index.d, metric, index)
+
+    @classmethod
+    def empty(cls, kind: str, dimension: int, metric: str, sample: np.ndarray | None = None,
+              nlist: int | None = None) -> VectorIndex:
+        """An empty index of ``kind`` (flat, ivf or a factory string), trained on ``sample`` when it needs training."""
+        if kind == "flat":
+            return cls(dimension, metric)
+        if sample is None or len(sample) == 0:
+            raise OpenbookError(f"a {kind} index is trained on the vectors: add documents first")
+        if kind == "ivf":
+            return cls.ivf(dimension, metric, sample, nlist)
+        index = faiss.index_factory(dimension, kind, METRICS[metric])
+        if not index.is_trained:
+            index.train(np.ascontiguousarray(sample, dtype=np.float32))
+        if faiss.try_extract_index_ivf(index) is None and not isinstance(index, (faiss.IndexIDMap, faiss.IndexIDMap2)):
+            index = faiss.IndexIDMap2(index)
+        out = cls(dimension, metric, index)
+        out.kind_name = kind
+        return out
 
     @classmethod
     def ivf(
@@ -160,3 +233,12 @@ class VectorIndex:
             out = VectorIndex(self.dimension, self.metric)
         out.add(ids, vectors)
         return out
+
+
+def file_checksum(path: Path) -> str:
+    """blake2b (128-bit) of a file's bytes, read in 8 MiB blocks."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(8 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,7 +1,8 @@
 """Files and folders to documents: plain text, Markdown, HTML, JSON Lines and SQuAD JSON.
 
-Document ids are stable across runs: the resolved path for one-document files, ``PATH#LINE`` (or the record's own
-``id``) for JSON Lines and ``PATH#ARTICLE/PARAGRAPH`` for SQuAD files.
+Document ids are stable across runs and relative to the folder indexed (a named file's own folder): the path for
+one-document files, ``PATH#LINE`` (or the record's own ``id``) for JSON Lines and ``PATH#ARTICLE/PARAGRAPH`` for SQuAD
+files. ``source`` keeps the resolved path.
 """
 
 from __future__ import annotations
@@ -27,22 +28,33 @@ def load_documents(paths: Sequence[str | Path]) -> list[Document]:
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    files: list[Path] = []
+    files: list[tuple[Path, Path]] = []
     seen_files: set[Path] = set()
     for given in paths:
+        root = Path(given) if Path(given).is_dir() else Path(given).parent
         for path in _expand(Path(given)):
             if path.resolve() not in seen_files:
                 seen_files.add(path.resolve())
-                files.append(path)
+                files.append((path, root))
     docs: list[Document] = []
     origin: dict[str, Path] = {}
-    for path in files:
+    for path, root in files:
         for doc in READERS[path.suffix.lower()](path):
+            doc.id = relative_id(doc.id, path, root)
             if doc.id in origin:
                 raise OpenbookError(f"{path}: duplicate document id {doc.id!r} (first seen in {origin[doc.id]})")
             origin[doc.id] = path
             docs.append(doc)
     return docs
+
+
+def relative_id(doc_id: str, path: Path, root: Path) -> str:
+    """A document id relative to the folder it was indexed from (``notes/a.txt`` of ``~/notes`` is ``a.txt``), so a
+    moved or renamed folder keeps its ids; ids a file gives itself (JSON Lines ``id``) stay as they are."""
+    absolute = _name(path)
+    if doc_id == absolute or doc_id.startswith(absolute + "#"):
+        return path.resolve().relative_to(root.resolve()).as_posix() + doc_id[len(absolute) :]
+    return doc_id
 
 
 def read_text(path: Path) -> list[Document]:

@@ -6,11 +6,10 @@ Hybrid search asks each retriever for a deeper candidate list (``depth``) than t
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,40 +17,30 @@ from openbook.models.embedder import Embedder
 from openbook.errors import OpenbookError
 from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, check_mode
 from openbook.index.folder import Index, model_mismatch
+from openbook.index.names import resolve_index
+from openbook.index.vectors import check_kind
 from openbook.models.manifest import ModelManifest
-from openbook.config import DEFAULT_RETRIEVER, resolve_index, resolve_model
+from openbook.config import DEFAULT_RETRIEVER, resolve_model
 from openbook.ingest.splitting import split_document
+from openbook.retrieval.indexer import (
+    DEFAULT_PASSAGE_TOKENS,
+    IndexReport,
+    Indexer,
+    check_passage_tokens,
+    digest,
+)
 from openbook.types import Document, Passage, SearchResult
 
-DEFAULT_PASSAGE_TOKENS = 256
 DEFAULT_OVERLAP_TOKENS = 48
-
-
-@dataclass
-class IndexReport:
-    """What one ``add`` did."""
-
-    documents_added: int = 0
-    documents_updated: int = 0
-    documents_unchanged: int = 0
-    passages_added: int = 0
-    passages_removed: int = 0
-    seconds: float = 0.0
-
-
-def digest(doc: Document, passage_tokens: int) -> str:
-    """Content hash of a document as indexed (its text, title and the split that applies)."""
-    h = hashlib.sha256()
-    for part in (doc.title, "\x00", doc.text, "\x00", str(passage_tokens)):
-        h.update(part.encode("utf-8"))
-    return h.hexdigest()
+__all__ = ["DEFAULT_PASSAGE_TOKENS", "IndexReport", "Retriever", "digest"]
 
 
 class Retriever:
     """Finds the passages of an index that answer a question: by the meaning of their embeddings (``dense``), by BM25
     over their words (``lexical``) or both fused (``hybrid``, the default).
 
-    ``Retriever("docs")`` opens (or, on first ``add``, creates) ``indexes/docs`` with the default INT8 retriever; an
+    ``Retriever("docs")`` opens (or, on first ``add``, creates) ``indexes/docs`` with the default INT8 retriever (a
+    ``str`` is an index name, checked; ``index_dir`` moves ``indexes/``; a ``Path`` is the index folder itself); an
     existing index is searched with the model that built it unless ``model`` is given, which must then match it.
     ``mode`` is the default for ``search``; ``fusion`` and ``depth`` say how hybrid search fuses its candidates.
     """
@@ -66,14 +55,15 @@ class Retriever:
         fusion: Fusion = DEFAULT_FUSION,
         depth: int = DEFAULT_DEPTH,
         nprobe: int | None = None,
+        index_dir: Path | None = None,
     ) -> None:
         self.mode = check_mode(mode)
         self.fusion = fusion
         self.depth = depth
         self.nprobe = nprobe  # cells searched by an ivf index (more: slower, closer to exact); None: the index's own
-        self.index_path = resolve_index(index)
+        self.index_path = resolve_index(index, index_dir)
         self._index: Index | None = None
-        if (self.index_path / "index.json").is_file():
+        if (self.index_path / "index.json").is_file() or (self.index_path / "store.sqlite").is_file():
             self._index = Index.open(self.index_path)
             if model is None:  # search with the model that built the index
                 model = self._index.model.get("path")
@@ -94,8 +84,8 @@ class Retriever:
     def index(self) -> Index:
         if self._index is None:
             self._index = Index.open(self.index_path, self.manifest)
-        if self.nprobe and self._index.vectors is not None:
-            self._index.vectors.nprobe = self.nprobe
+        self._index.nprobe = self.nprobe
+        self._index.refresh()  # replay what writers committed since the last search
         return self._index
 
     def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
@@ -111,68 +101,48 @@ class Retriever:
 
     def add(
         self,
-        documents: Sequence[Document],
+        documents: Iterable[Document],
         passage_tokens: int | None = None,
         progress: Callable[[str, int, int], None] | None = None,
         index_type: str | None = None,
     ) -> IndexReport:
-        """Index ``documents``: new ones are added, changed ones replaced, unchanged ones skipped. Atomic.
+        """Index ``documents``: new ones are added, changed ones replaced, unchanged ones skipped.
 
-        ``index_type`` (auto, flat, ivf) sets the kind of vector index from this write on; auto switches to ivf from
-        :data:`openbook.index.vectors.IVF_THRESHOLD` vectors."""
-        start = time.perf_counter()
+        Streams: documents are split and encoded in batches committed every few thousand passages; a run stopped by
+        Ctrl-C (:class:`openbook.retrieval.indexer.Interrupted`) or a kill keeps its commits and the next run goes on
+        from them. ``index_type`` (auto, flat, ivf or a FAISS ``index_factory`` string) sets the vector index type
+        from this write on; auto switches to ivf from :data:`openbook.index.vectors.IVF_THRESHOLD` vectors."""
+        passage_tokens = check_passage_tokens(passage_tokens, self.manifest.passage_length - 2)
+        if index_type is not None:
+            check_kind(index_type, self.embedder.dimension)
+        indexer = Indexer(self._writable(passage_tokens), self.split, self.encode_passages, progress)
+        return indexer.add(documents, passage_tokens, index_type)
+
+    def add_encoded(self, items: Iterable[tuple[Document, list[Passage], np.ndarray]], model: dict) -> IndexReport:
+        """Index documents already split and encoded elsewhere (vectors row-aligned with passages); ``model`` is the
+        identity (:meth:`ModelManifest.identity`) of the model that made the vectors; refused when not the index's."""
+        why = model_mismatch(self.manifest.identity(), model)
+        if why:
+            raise OpenbookError(f"these vectors cannot go into an index of this retriever: {why}")
+        return Indexer(self._writable(None)).add_encoded(items, model)
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        """Remove documents by id; returns the number of passages removed (unknown ids are ignored)."""
+        self.last_report = Indexer(self.index).remove(doc_ids)
+        return self.last_report.passages_removed
+
+    def documents(self, where: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The indexed documents (id, title, source, passages, metadata, indexed_at), by id; ``where`` keeps those
+        whose id, title or source contains it."""
+        if self._index is None:
+            return []
+        return self.index.store.documents(where, limit)
+
+    def _writable(self, passage_tokens: int | None) -> Index:
         if self._index is None:
             settings = {"passage_tokens": passage_tokens or DEFAULT_PASSAGE_TOKENS}
             self._index = Index.create(self.index_path, self.manifest, self.model_path, settings)
-        index = self._index
-        report = IndexReport()
-        with index.transaction(self.embedder.dimension) as tx:
-            tokens = passage_tokens or int(tx.settings.get("passage_tokens", DEFAULT_PASSAGE_TOKENS))
-            todo: list[tuple[Document, str, list[Passage]]] = []
-            replaced: list[str] = []
-            for n, doc in enumerate(documents):
-                key = digest(doc, tokens)
-                known = tx.store.document_hash(doc.id)
-                if known == key:
-                    report.documents_unchanged += 1
-                    continue
-                if known is None:
-                    report.documents_added += 1
-                else:
-                    report.documents_updated += 1
-                    replaced.append(doc.id)
-                todo.append((doc, key, self.split(doc, tokens)))
-                if progress:
-                    progress("split", n + 1, len(documents))
-            passages = [p for _, _, ps in todo for p in ps]
-            same_type = index_type is None or index_type == tx.settings.get("index_type", "auto")
-            tx.discard = (
-                not todo and tokens == tx.settings.get("passage_tokens") and same_type and not tx.store.upgraded
-            )
-            if index_type is not None:
-                tx.settings["index_type"] = index_type
-            done = 0
-
-            def step(count: int) -> None:
-                nonlocal done
-                done += count
-                if progress:
-                    progress("encode", done, len(passages))
-
-            vectors = self.encode_passages(passages, step) if passages else None
-            with tx.store.conn:
-                removed = tx.store.delete_documents(replaced)
-                tx.vectors.remove(removed)
-                ids: list[int] = []
-                for doc, key, ps in todo:
-                    ids += tx.store.add_document(doc, key, ps)
-                if vectors is not None:
-                    tx.vectors.add(ids, vectors)
-            tx.settings["passage_tokens"] = tokens
-            report.passages_added = len(passages)
-            report.passages_removed = len(removed)
-        report.seconds = time.perf_counter() - start
-        return report
+        return self._index
 
     def search(self, question: str, k: int = 5, mode: str | None = None) -> list[SearchResult]:
         return self.search_many([question], k, mode)[0]
@@ -181,7 +151,7 @@ class Retriever:
         """Top-``k`` passages for each question, best first, by ``mode`` (default: the retriever's)."""
         mode = check_mode(mode or self.mode)
         index = self.index
-        if index.vectors is None or index.store is None or len(index.vectors) == 0:
+        if index.count_passages() == 0:
             raise OpenbookError(f"index {index.name} is empty (add documents with: openbook index PATH)")
         depth = k if mode != "hybrid" else max(k, self.depth)
         ranked: list[dict[str, list[tuple[int, float]]]] = [{} for _ in questions]
