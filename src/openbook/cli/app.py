@@ -66,7 +66,7 @@ def index(
 
     from openbook.index.vectors import check_kind
     from openbook.ingest.loaders import load_documents
-    from openbook.retrieval.indexer import Indexer, check_passage_tokens
+    from openbook.retrieval.indexer import Indexer, Interrupted, check_passage_tokens
     from openbook.retrieval.retriever import Retriever
 
     r = Retriever(resolve_index(index, index_dir), model=retriever)
@@ -74,8 +74,12 @@ def index(
     if index_type is not None:
         check_kind(index_type, r.embedder.dimension)
     docs = load_documents(paths)
-    with display.progress_bar(enabled=not json_out) as update:
-        report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
+    try:
+        with display.progress_bar(enabled=not json_out) as update:
+            report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
+    except Interrupted as stop:  # typer turns a bare Ctrl-C into exit 130 with no word: say what was kept
+        display.errors.print(str(stop), highlight=False)
+        raise typer.Exit(130) from None
     if sync:
         indexer = Indexer(r.index)
         gone = [doc_id for folder in paths if folder.is_dir() for doc_id in indexer.missing_under(folder)]

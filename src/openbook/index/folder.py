@@ -99,6 +99,9 @@ def storage_errors(name: str) -> Iterator[None]:
 def _sqlite_message(name: str, exc: sqlite3.Error) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     low = text.lower()
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    if code.startswith("SQLITE_IOERR") and any(w in code for w in ("WRITE", "FSYNC", "TRUNCATE", "SHMSIZE")):
+        return f"index {name}: could not write (the disk is full or failing: {text}); the last commit is kept"
     if "disk is full" in low:
         return f"index {name}: the disk is full; nothing was written by the failed step (free space and run again)"
     if "readonly" in low or "read-only" in low:

@@ -9,6 +9,7 @@ are never reused, so one id names the same passage in every table and in FAISS.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,19 +56,41 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         if not Path(path).is_file():
             raise sqlite3.OperationalError(f"unable to open database file {path}")
-        try:  # read-write open so the WAL's shared memory can be made; query_only keeps it a reader
-            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.OperationalError:  # a read-only folder or file system
-            uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+        conn = _open_reader(Path(path))
     else:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def _open_reader(path: Path) -> sqlite3.Connection:
+    """A reader's connection: read-write open (so the WAL's shared memory can be made) kept to queries; in a folder
+    this process cannot write, read-only; on a read-only file system, where no writer can exist, immutable."""
+    uri = path.resolve().as_uri()
+    tries = [(str(path), False), (f"{uri}?mode=ro", True)]
+    if not os.access(path.parent, os.W_OK) or _read_only_fs(path):
+        tries.append((f"{uri}?mode=ro&immutable=1", True))
+    error: sqlite3.Error | None = None
+    for target, as_uri in tries:
+        conn = sqlite3.connect(target, uri=as_uri, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            error = exc
+    assert error is not None
+    raise error
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def now() -> str:

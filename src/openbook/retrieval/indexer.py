@@ -76,9 +76,11 @@ def check_passage_tokens(value: int | None, limit: int) -> int | None:
     return value
 
 
-def segments(text: str, size: int = SEGMENT_CHARS) -> list[tuple[int, int]]:
+def segments(text: str, size: int | None = None) -> list[tuple[int, int]]:
     """``text`` cut into spans of at most about ``size`` characters, at a blank line, a line end, a sentence end or a
-    space in the last fifth of each span when there is one (the same cuts every time)."""
+    space in the last fifth of each span when there is one (the same cuts every time); ``size`` defaults to
+    :data:`SEGMENT_CHARS`."""
+    size = size or SEGMENT_CHARS
     spans, start = [], 0
     while len(text) - start > size:
         end = start + size
