@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS idx_passages_doc_id ON passages(doc_id);
 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS idx_vectors_id ON vectors(id);  -- counts and id lists without reading the BLOBs
 CREATE TABLE IF NOT EXISTS vector_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, op INTEGER NOT NULL, id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
     seq INTEGER PRIMARY KEY, file TEXT NOT NULL, kind TEXT, count INTEGER, checksum TEXT, state TEXT NOT NULL,
