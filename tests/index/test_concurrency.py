@@ -43,6 +43,7 @@ def test_two_reader_processes_never_fail_while_a_writer_commits(tmp_path, monkey
         stop.touch()
         results = [json.loads(r.communicate(timeout=60)[0]) for r in readers]
     assert commits == 300
+    print(f"readers: {[{k: r[k] for k in ('opens', 'searches', 'failures')} for r in results]} over {commits} commits")
     for result in results:
         assert result["failures"] == 0, result["errors"]
         assert result["opens"] > 10 and result["searches"] > 20

@@ -294,7 +294,12 @@ class Index:
         for ck in sorted(found, key=lambda c: -c.seq):
             try:
                 vectors = VectorIndex.load(self.path / ck.file, self.metric, ck.checksum, self.dimension, ck.count)
-            except (OpenbookError, OSError):
+            except FileNotFoundError:
+                if self._named(ck):  # still named yet gone: lost; else a writer replaced it: list them again
+                    self.rebuilt = True
+                    continue
+                raise _Stale from None
+            except (OpenbookError, OSError):  # damaged or foreign: an older one, else the BLOBs
                 self.rebuilt = True
                 continue
             if ck.kind not in ("flat", "ivf"):
@@ -302,6 +307,11 @@ class Index:
             return vectors, ck.seq
         with self._snapshot():
             return build_vectors(self.store, self.dimension, self.metric, self.settings, None), self.store.log_seq()
+
+    def _named(self, ck: Checkpoint) -> bool:
+        """Whether ``ck`` is still a ready checkpoint in the table."""
+        row = self.store.conn.execute("SELECT state FROM checkpoints WHERE seq = ?", (ck.seq,)).fetchone()
+        return row is not None and row[0] == "ready"
 
     def _replay(self) -> None:
         with self._snapshot():
@@ -557,7 +567,10 @@ def build_vectors(
     if kind != "flat":
         nlist = int(settings.get("nlist") or default_nlist(count))
         sample = store.sample_vectors(max(nlist * TRAIN_PER_CELL, 10_000), dimension)
-    vectors = VectorIndex.empty(kind, dimension, metric, sample, settings.get("nlist"))
+    try:
+        vectors = VectorIndex.empty(kind, dimension, metric, sample, settings.get("nlist"))
+    except RuntimeError:  # a factory string FAISS cannot train on this few vectors: exact search until it can
+        vectors = VectorIndex.empty("flat", dimension, metric)
     for ids, batch in store.iter_vectors(dimension):
         vectors.add(ids, batch)
     return vectors

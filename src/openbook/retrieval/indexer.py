@@ -28,7 +28,7 @@ DEFAULT_PASSAGE_TOKENS = 256
 MIN_PASSAGE_TOKENS = 8
 
 Progress = Callable[[str, int, int], None]
-Encode = Callable[[Sequence[Passage]], np.ndarray]
+Encode = Callable[..., np.ndarray]  # (passages[, progress(count)]) -> vectors, row-aligned
 Split = Callable[[Document, int], list[Passage]]
 
 
@@ -197,13 +197,18 @@ class Indexer:
         if not passages:
             return np.zeros((0, self.index.dimension), dtype=np.float32)
         assert self.encode is not None
-        base = self.committed
-        if self.progress:
-            self.progress("encode", base, self.seen)
-        vectors = self.encode(passages)
-        if self.progress:
-            self.progress("encode", base + len(passages), self.seen)
-        return vectors
+        if self.progress is None:
+            return self.encode(passages)
+        base, done = self.committed, 0
+        report = self.progress
+
+        def step(count: int) -> None:
+            nonlocal done
+            done += count
+            report("encode", base + done, self.seen)
+
+        report("encode", base, self.seen)
+        return self.encode(passages, step)  # type: ignore[call-arg]
 
     def _add_long(
         self, w: Writer, doc: Document, key: str, replace: bool, tokens: int, report: IndexReport
