@@ -143,29 +143,10 @@ def test_reindexing_a_changed_document_keeps_words_in_step(tmp_path, standin_dir
     r.index.check()
 
 
-def test_store_written_before_lexical_search_is_upgraded_on_next_write(tmp_path, standin_dir):
-    docs = [Document(d, t, title) for d, (title, t) in TEXTS.items()]
-    r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
-    r.add(docs)
-    conn = sqlite3.connect(tmp_path / "ix" / "store-1.sqlite")  # make it an older store: no lexical table
-    conn.execute(f"DROP TABLE {lexical.TABLE}")
-    conn.commit()
-    conn.close()
-    old = Retriever(tmp_path / "ix")
-    assert old.search("Phobos", k=1, mode="dense")  # dense search still works
-    for mode in ("lexical", "hybrid"):
-        with pytest.raises(OpenbookError, match="has no lexical index.*openbook index"):
-            old.search("Phobos", mode=mode)
-    report = old.add(docs)  # nothing changed, but the write builds the lexical index
-    assert report.documents_unchanged == 4 and old.index.generation == 2
-    assert [h.passage.doc_id for h in old.search("Phobos Deimos", k=2, mode="lexical")] == ["space", "moons"]
-    assert old.index.store.lexical_ids() == old.index.store.passage_ids()
-
-
 def test_check_detects_a_lexical_index_out_of_step(tmp_path, standin_dir):
     r = Retriever(tmp_path / "ix", model=standin_dir / "dynamic")
     r.add([Document(d, t, title) for d, (title, t) in TEXTS.items()])
-    conn = sqlite3.connect(tmp_path / "ix" / "store-1.sqlite")
+    conn = sqlite3.connect(tmp_path / "ix" / "store.sqlite")
     lexical.remove(conn, [conn.execute("SELECT min(id) FROM passages").fetchone()[0]])
     conn.commit()
     conn.close()

@@ -9,7 +9,6 @@ it is refused with a one-line message.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +84,5 @@ def _copy_rows(old_db: Path, store: Any, vectors: Any) -> None:
             conn.executemany("INSERT INTO vectors(id, vector) VALUES (?, ?)", zip(ids.tolist(), map(to_blob, vecs)))
             conn.executemany("INSERT INTO vector_log(op, id) VALUES (?, ?)", ((ADD, int(i)) for i in sorted(ids)))
             store.set_meta("next_passage_id", row[0] if row else str(int(max(ids, default=0)) + 1))
-    except sqlite3.Error:
-        raise
     finally:
         conn.execute("DETACH DATABASE old")

@@ -6,7 +6,6 @@ Hybrid search asks each retriever for a deeper candidate list (``depth``) than t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
