@@ -188,3 +188,19 @@ def test_same_id_from_two_existing_files_is_a_clear_error(tmp_path):
     with pytest.raises(OpenbookError, match="already taken by"):
         Indexer(index, split, encode).add([Document("7", "Second text.", source=str(two))])
     assert index.store.document("7").text == "First text."
+
+
+def test_an_index_type_that_cannot_remove_is_rebuilt_from_the_stored_vectors(tmp_path, monkeypatch):
+    from openbook.index import folder
+
+    monkeypatch.setattr(folder, "CHECKPOINT_MIN", 5)
+    index = make_index(tmp_path / "ix")
+    Indexer(index, split, encode).add(docs(0, 20), index_type="HNSW16")
+    reader = Index.open(index.path)
+    assert reader.vectors.kind == "HNSW16" and len(reader.vectors) == index.count_passages()
+    Indexer(index).remove(["d3", "d4"])
+    Indexer(index, split, encode).add(docs(20, 2))
+    consistent_ids(reader)  # the long-lived reader caught up although HNSW cannot remove
+    query = encode(split(docs(21, 1)[0]))[:1]
+    _, ids = reader.vectors.search(query, 1)
+    assert reader.store.passages([int(ids[0, 0])])[int(ids[0, 0])].doc_id == "d21"

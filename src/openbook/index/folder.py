@@ -325,8 +325,12 @@ class Index:
         assert self._vectors is not None
         try:
             self._vectors.remove(sorted(removed | set(ids.tolist())))
-        except RuntimeError:  # an index type that cannot remove: rebuild it from the BLOBs
-            raise _Stale from None
+        except RuntimeError:  # an index type that cannot remove (HNSW): build it again from the BLOBs
+            kind = self._vectors.kind
+            with self._snapshot():
+                self._vectors = build_vectors(self.store, self.dimension, self.metric, self.settings, kind)
+                self._seq = self.store.log_seq()
+            return
         if len(ids):
             self._vectors.add(ids, vectors)
         self._seq = upto
