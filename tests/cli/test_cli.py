@@ -69,13 +69,13 @@ def test_index_search_info_json(tmp_path, vocab):
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)["results"]
     assert [r["rank"] for r in results] == [1, 2, 3]
-    assert results[0]["title"] == "honeybees" and "waggle" in results[0]["text"]
+    assert results[0]["passage"]["title"] == "honeybees" and "waggle" in results[0]["passage"]["text"]
     text = run("search", "Who invented movable metal type?", env_indexes=indexes)
     assert "printing press" in text.stdout and "Gutenberg" in text.stdout
     words = run("search", 'waggle AND "dance (NOT bees*', "--mode", "lexical", "--json", env_indexes=indexes)
     assert words.returncode == 0, words.stderr
     hit = json.loads(words.stdout)["results"][0]
-    assert hit["title"] == "honeybees" and hit["found_by"] == {"lexical": 1}
+    assert hit["passage"]["title"] == "honeybees" and hit["found_by"] == {"lexical": 1}
     bad = run("search", "bees", "--mode", "sparse", env_indexes=indexes)
     assert bad.returncode == 1 and "unknown retrieval mode" in bad.stderr and "Traceback" not in bad.stderr
     info = run("info", env_indexes=indexes)

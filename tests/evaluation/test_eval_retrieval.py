@@ -44,7 +44,7 @@ def test_recall_at_counts_gold_in_top_k():
 def test_load_paragraphs_rejects_other_json(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"rows": []}))
-    with pytest.raises(OpenbookError, match="not a SQuAD-format"):
+    with pytest.raises(OpenbookError, match="not a SQuAD file"):
         load_paragraphs(path)
 
 
