@@ -82,6 +82,15 @@ def test_index_search_info_json(tmp_path, vocab):
     assert "retriever-minilm-squad11-int8" in info.stdout
 
 
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_bad_where_is_one_line(tmp_path, command):
+    result = run(command, "anything", "--where", "year>>2020", env_indexes=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: bad filter clause 'year>>2020': expected KEY OP VALUE with OP one of = != < <= > >=, or KEY in A,B"
+    ]
+
+
 def test_search_without_index_is_a_clear_error(tmp_path):
     result = run("search", "anything", "--index", "nope", env_indexes=tmp_path)
     assert result.returncode == 1 and "no index at" in result.stderr

@@ -123,7 +123,8 @@ class Filter:
     @classmethod
     def parse(cls, clauses: Iterable[str]) -> Filter:
         """All of ``clauses`` (see the module's grammar)."""
-        return cls(Logic("AND", tuple(_clause(c) for c in clauses)))
+        conditions = tuple(_clause(c) for c in clauses)
+        return cls(conditions[0] if len(conditions) == 1 else Logic("AND", conditions))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Filter:
@@ -216,18 +217,20 @@ def _clause(clause: str) -> Condition:
     if m.group("word"):
         op = "not in" if m.group("word").lower().startswith("not") else "in"
         items = _split(m.group("value"), clause)
-        return Condition(key, op, tuple(_literal(x) for x in items))
+        return Condition(key, op, tuple(_literal(x, clause) for x in items))
     op = "=" if m.group("op") == "==" else m.group("op")
     if m.group("value")[0] in "=<>!":
         raise OpenbookError(f"bad filter clause {clause!r}: expected {GRAMMAR}")
-    value = _literal(m.group("value"))
+    value = _literal(m.group("value"), clause)
     _check_order(op, value, clause)
     return Condition(key, op, value)
 
 
-def _literal(text: str) -> Value:
+def _literal(text: str, clause: str) -> Value:
     text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+    if text[:1] in ("'", '"'):
+        if len(text) < 2 or text[-1] != text[0] or text[0] in text[1:-1]:
+            raise OpenbookError(f"bad filter clause {clause!r}: a quoted value needs its closing quote")
         return Value(text[1:-1], text)
     if _NUMBER.fullmatch(text):
         number = float(text)
