@@ -14,7 +14,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 class HashEncoder:
-    """Each lower-cased word adds ±1 to one of ``dimension`` slots chosen by its CRC32; texts sharing words are close."""
+    """Each lower-cased word adds ±1 to one of ``dimension`` slots picked by its CRC32: texts sharing words are close."""
 
     def __init__(self, dimension: int = 64) -> None:
         self.manifest = ModelManifest(

@@ -82,7 +82,7 @@ _cache: dict[tuple[str | None, ...], Settings] = {}
 
 
 def settings() -> Settings:
-    """The process's settings, parsed once for a given set of ``OPENBOOK_*`` values (a change, as tests make, is seen)."""
+    """The process's settings, parsed once per set of ``OPENBOOK_*`` values (a change, as tests make, is seen)."""
     key = tuple(os.environ.get(name) for name in VARIABLES)
     found = _cache.get(key)
     if found is None:

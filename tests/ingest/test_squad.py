@@ -40,7 +40,8 @@ def write(path: Path, data: object) -> Path:
 def test_parse_gives_typed_articles_paragraphs_questions(tmp_path):
     squad = parse_squad(write(tmp_path / "dev.json", V2))
     assert [a.title for a in squad.articles] == ["Mars", "Rivers"]
-    assert [(i, j, p.context[:5]) for i, j, _, p in squad.paragraphs()] == [(0, 0, "Mars "), (0, 1, "Olymp"), (1, 0, "The T")]
+    where = [(i, j, p.context[:5]) for i, j, _, p in squad.paragraphs()]
+    assert where == [(0, 0, "Mars "), (0, 1, "Olymp"), (1, 0, "The T")]
     one, none = squad.articles[0].paragraphs[0].questions
     assert (one.id, one.question, one.answers, one.answer_starts, one.is_impossible) == (
         "m1", "How many moons?", ["two"], [9], False
@@ -54,7 +55,8 @@ def test_every_reader_sees_the_same_file(tmp_path):
     questions = load_squad(path)
     paragraphs, texts, gold, articles = load_squad_paragraphs(path)
     assert [d.text for d in docs] == paragraphs == [p.context for _, _, _, p in parse_squad(path).paragraphs()]
-    assert [d.title for d in docs] == ["Mars", "Mars", "Rivers"] and docs[2].metadata == {"article": "Rivers", "paragraph": 0}
+    assert [d.title for d in docs] == ["Mars", "Mars", "Rivers"]
+    assert docs[2].metadata == {"article": "Rivers", "paragraph": 0}
     assert [q.question for q in questions] == texts == ["How many moons?", "Who lives there?", "Where?"]
     assert [paragraphs[g] for g in gold] == [q.context for q in questions]
     assert articles.tolist() == [0, 0, 1] and [q.title for q in questions] == ["Mars", "Mars", "Rivers"]

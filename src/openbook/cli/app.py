@@ -39,7 +39,9 @@ NprobeOpt = Annotated[int | None, typer.Option(help="IVF cells searched (ivf ind
 WhereOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--where", "-w", help="Only passages whose metadata passes: KEY=VALUE, != < <= > >=, 'KEY in A,B' (repeat: all)."
+        "--where",
+        "-w",
+        help="Only passages whose metadata passes: KEY=VALUE, != < <= > >=, 'KEY in A,B' (repeat: all must hold).",
     ),
 ]
 
@@ -143,7 +145,7 @@ def ask(
         from openbook.cli import interactive
 
         if wanted is not None:
-            raise OpenbookError("--where filters one question: give the question too (openbook ask QUESTION --where ...)")
+            raise OpenbookError("--where filters one question: give the question too (openbook ask QUESTION --where …)")
 
         interactive.run(book, json_out)
         return

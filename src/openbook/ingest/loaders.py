@@ -112,9 +112,8 @@ def read_squad(path: Path) -> list[Document]:
     for i, j, article, paragraph in parse_squad(path).paragraphs():
         if not paragraph.context.strip():
             raise OpenbookError(f"{path}: empty document (article {i}, paragraph {j})")
-        docs.append(
-            Document(f"{name}#{i}/{j}", paragraph.context, article.title, name, {"article": article.title, "paragraph": j})
-        )
+        meta = {"article": article.title, "paragraph": j}
+        docs.append(Document(f"{name}#{i}/{j}", paragraph.context, article.title, name, meta))
     if not docs:
         raise OpenbookError(f"{path}: empty document (no paragraphs)")
     return docs

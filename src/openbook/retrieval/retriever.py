@@ -95,16 +95,21 @@ class Retriever:
         self.precision = precision
         self._embedder: Embedder | None = None
         self._described = describe(self.model_path, "retriever")  # the contract alone: no model compiled yet
+        self._check_model(self._described)
+
+    def _check_model(self, manifest: ModelManifest) -> None:
         if self._index is not None:
-            why = model_mismatch(self._index.model, self._described)
+            why = model_mismatch(self._index.model, manifest)
             if why:
                 raise OpenbookError(f"index {self._index.name} cannot be searched with this model: {why}")
 
     @property
     def embedder(self) -> Embedder:
-        """The embedding model, loaded and compiled on first use."""
+        """The embedding model, loaded and compiled on first use (lexical search never uses it)."""
         if self._embedder is None:
-            self._embedder = Embedder(self.model_path, batch_size=self.batch_size, precision=self.precision)
+            embedder = Embedder(self.model_path, batch_size=self.batch_size, precision=self.precision)
+            self._check_model(embedder.manifest)  # a model described from its file knows its dimension only now
+            self._embedder = embedder
         return self._embedder
 
     @property

@@ -47,7 +47,8 @@ class Searcher:
         for side in sides(mode):
             searcher = self.dense if side == "dense" else self.lexical
             if searcher is None:
-                raise OpenbookError(f"no {side} index to search (use --mode {'lexical' if side == 'dense' else 'dense'})")
+                other = "lexical" if side == "dense" else "dense"
+                raise OpenbookError(f"no {side} index to search (use --mode {other})")
             for lists, hits in zip(out, searcher.search(questions, width, allowed), strict=True):
                 lists[side] = hits
         return out
