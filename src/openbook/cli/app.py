@@ -188,12 +188,13 @@ def eval_retrieval(
 
     if record and mode == "lexical":
         raise OpenbookError("--record keeps the model's own (dense) recall: use --mode dense or hybrid")
-    embedder = Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
-    if record:
+    lexical = mode == "lexical" and not tune  # BM25 alone: no model to load
+    embedder = None if lexical else Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
+    if record and embedder is not None:
         ModelManifest.load(embedder.folder)  # a model described from its file alone has nowhere to keep figures
     with display.progress_bar(enabled=not json_out) as update:
         result = evaluate_retrieval(embedder, squad_file, progress=update, mode=check_mode(mode), tune=tune)
-    if record:
+    if record and embedder is not None:
         dense = result if mode == "dense" else result["dense"]
         figures = {k: v for k, v in dense.items() if k.startswith(("recall@", "mrr@"))}
         embedder.manifest.record(embedder.folder, squad_file.name, figures)

@@ -19,7 +19,7 @@ from openbook.errors import OpenbookError
 from openbook.index.store import PassageStore
 from openbook.index.vectors import VectorIndex
 from openbook.ingest.squad import parse_squad
-from openbook.models.embedder import Embedder
+from openbook.models.encoder import Encoder
 from openbook.retrieval.dense import DenseSearcher
 from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
 from openbook.retrieval.lexical import LexicalSearcher
@@ -124,7 +124,7 @@ def tune_fusion(
 
 
 def evaluate_retrieval(
-    embedder: Embedder,
+    embedder: Encoder | None,
     squad_file: Path,
     ks: tuple[int, ...] = (1, 5, 20),
     latency_questions: int = 200,
@@ -137,7 +137,8 @@ def evaluate_retrieval(
 ) -> dict[str, Any]:
     """Recall@k of each question's own paragraph among all paragraphs by ``mode``, with indexing and search timings.
 
-    Hybrid runs report the dense and lexical figures beside the fused ones; ``tune`` adds every fusion of
+    ``embedder`` may be any :class:`~openbook.models.encoder.Encoder` (None for lexical runs). Hybrid runs report the
+    dense and lexical figures beside the fused ones; ``tune`` adds every fusion of
     ``fusion_grid`` on the first ``tune_articles`` articles, the rest and all (``tune_fusion``).
     """
     check_mode(mode)
@@ -158,7 +159,9 @@ def evaluate_retrieval(
     searcher = Searcher(fusion=fusion, depth=depth)
     store: PassageStore | None = None
     if "dense" in sides(measured):
-        vectors = VectorIndex(embedder.dimension, embedder.metric)
+        if embedder is None:
+            raise OpenbookError(f"{measured} retrieval needs an embedding model")
+        vectors = VectorIndex(embedder.dimension, embedder.manifest.metric or "ip")
         vectors.add(np.arange(1, len(paragraphs) + 1), embedder.encode_passages(paragraphs, step))
         searcher.dense = DenseSearcher(vectors, embedder.encode_questions)
     if "lexical" in sides(measured):
@@ -189,7 +192,7 @@ def evaluate_retrieval(
         {
             "questions": len(questions),
             "passages": len(paragraphs),
-            "model": embedder.manifest.name if "dense" in sides(measured) else None,
+            "model": embedder.manifest.name if embedder is not None and "dense" in sides(measured) else None,
             "index_seconds": round(t1 - t0, 3),
             "passages_per_second": round(len(paragraphs) / (t1 - t0), 1),
             "questions_per_second": round(len(questions) / (t2 - t1), 1),
