@@ -93,3 +93,9 @@ def test_searcher_restricts_every_mode(mode):
     assert sorted(f.id for f in fused) == [151, 152]
     sides = {"dense": {"dense"}, "lexical": {"lexical"}, "hybrid": {"dense", "lexical"}}[mode]
     assert all(set(f.ranks) <= sides for f in fused) and any(set(f.ranks) == sides for f in fused)
+
+
+def test_lexical_restriction_to_every_passage_is_the_plain_ranking():
+    store = lexical_store([f"apple {'pear ' * (n % 5)} note {n} " + "x " * (n % 13) for n in range(300)])
+    plain = search_words(store.conn, "apple pear note", 50)
+    assert search_words(store.conn, "apple pear note", 50, np.arange(1, 301)) == plain
