@@ -1,13 +1,93 @@
-"""Where models and indexes live: ``OPENBOOK_MODELS`` / ``OPENBOOK_INDEXES``, else the checkout's folders."""
+"""Every setting openbook reads from its environment, in one place, and where models and indexes live.
+
+:func:`settings` parses the ``OPENBOOK_*`` variables into a frozen :class:`Settings` (a bad value is a one-line
+:class:`~openbook.errors.OpenbookError`); the rest of openbook takes its settings from there, never from ``os.environ``.
+
+========================  =====================================================================================
+``OPENBOOK_MODELS``       folder of the models looked up by name (default: the checkout's ``models/``)
+``OPENBOOK_INDEXES``      folder of the indexes looked up by name (default: the checkout's ``indexes/``)
+``OPENBOOK_RESHAPE``      ``1``/``true``/``yes``: run a model of static shape at dynamic shape where its graph allows
+``OPENBOOK_PRECISION``    OpenVINO inference precision hint (``f32``, ``bf16``, ``f16``); default: the device's
+``OPENBOOK_THREADS``      inference threads (a whole number; 0 or unset: all cores)
+``OPENBOOK_HINT``         OpenVINO performance hint: ``LATENCY`` (default), ``THROUGHPUT``, ``CUMULATIVE_THROUGHPUT``
+``OPENBOOK_HISTORY``      history file of the interactive mode (default: ``~/.openbook_history``)
+========================  =====================================================================================
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from openbook.errors import OpenbookError
 
 DEFAULT_RETRIEVER = "retriever-minilm-squad11-int8"
 DEFAULT_READER = "reader-minilm-squad11-int8"
 DEFAULT_INDEX = "default"
+
+VARIABLES = (
+    "OPENBOOK_MODELS",
+    "OPENBOOK_INDEXES",
+    "OPENBOOK_RESHAPE",
+    "OPENBOOK_PRECISION",
+    "OPENBOOK_THREADS",
+    "OPENBOOK_HINT",
+    "OPENBOOK_HISTORY",
+)
+HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How OpenVINO compiles and runs models (see :class:`openbook.models.runtime.CompiledModel`)."""
+
+    reshape: bool = False
+    precision: str | None = None
+    threads: int = 0  # 0: every core
+    hint: str = "LATENCY"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """openbook's settings, as the environment gives them."""
+
+    models: Path
+    indexes: Path
+    history: Path
+    runtime: RuntimeSettings
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``env`` (default ``os.environ``); unset or empty variables take the defaults."""
+        env = os.environ if env is None else env
+        root = _root()
+        return cls(
+            models=Path(env.get("OPENBOOK_MODELS") or root / "models"),
+            indexes=Path(env.get("OPENBOOK_INDEXES") or root / "indexes"),
+            history=Path(env.get("OPENBOOK_HISTORY") or Path.home() / ".openbook_history"),
+            runtime=RuntimeSettings(
+                reshape=_flag(env, "OPENBOOK_RESHAPE"),
+                precision=env.get("OPENBOOK_PRECISION") or None,
+                threads=_count(env, "OPENBOOK_THREADS"),
+                hint=_choice(env, "OPENBOOK_HINT", HINTS, "LATENCY"),
+            ),
+        )
+
+
+_cache: dict[tuple[str | None, ...], Settings] = {}
+
+
+def settings() -> Settings:
+    """The process's settings, parsed once per set of ``OPENBOOK_*`` values (a change, as tests make, is seen)."""
+    key = tuple(os.environ.get(name) for name in VARIABLES)
+    found = _cache.get(key)
+    if found is None:
+        found = _cache[key] = Settings.from_env()
+    return found
 
 
 def _root() -> Path:
@@ -15,12 +95,35 @@ def _root() -> Path:
     return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise OpenbookError(f"{name}={env[name]!r} is not a yes/no value (use 1 or 0)")
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    value = env.get(name, "").strip() or "0"
+    if not value.isdigit():
+        raise OpenbookError(f"{name}={env[name]!r} is not a whole number")
+    return int(value)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().upper()
+    if value not in choices:
+        raise OpenbookError(f"{name}={env[name]!r} is not one of {', '.join(choices)}")
+    return value
+
+
 def models_dir() -> Path:
-    return Path(os.environ.get("OPENBOOK_MODELS") or _root() / "models")
+    return settings().models
 
 
 def indexes_dir() -> Path:
-    return Path(os.environ.get("OPENBOOK_INDEXES") or _root() / "indexes")
+    return settings().indexes
 
 
 def lock_timeout() -> float:

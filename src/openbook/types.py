@@ -1,4 +1,8 @@
-"""Small result and record types shared across openbook."""
+"""Small result and record types shared across openbook.
+
+``Passage.to_dict`` and ``SearchResult.to_dict`` are the one JSON shape of passages and search results, used by the
+command line's ``--json``, the answers' ``passage`` and the Python API (see docs/schema.md).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,19 @@ class Passage:
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)  # the document's metadata plus the passage's own (page, section)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The passage as JSON: id, doc_id, title, source, start, end, text, metadata."""
+        return {
+            "id": self.id,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "metadata": dict(self.metadata),
+        }
+
 
 @dataclass
 class SearchResult:
@@ -45,3 +62,13 @@ class SearchResult:
     rank: int
     found_by: dict[str, int] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON: rank, score, found_by, scores and the passage (:meth:`Passage.to_dict`)."""
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "found_by": dict(self.found_by),
+            "scores": {name: round(float(v), 6) for name, v in self.scores.items()},
+            "passage": self.passage.to_dict(),
+        }

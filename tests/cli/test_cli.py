@@ -69,17 +69,26 @@ def test_index_search_info_json(tmp_path, vocab):
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)["results"]
     assert [r["rank"] for r in results] == [1, 2, 3]
-    assert results[0]["title"] == "honeybees" and "waggle" in results[0]["text"]
+    assert results[0]["passage"]["title"] == "honeybees" and "waggle" in results[0]["passage"]["text"]
     text = run("search", "Who invented movable metal type?", env_indexes=indexes)
     assert "printing press" in text.stdout and "Gutenberg" in text.stdout
     words = run("search", 'waggle AND "dance (NOT bees*', "--mode", "lexical", "--json", env_indexes=indexes)
     assert words.returncode == 0, words.stderr
     hit = json.loads(words.stdout)["results"][0]
-    assert hit["title"] == "honeybees" and hit["found_by"] == {"lexical": 1}
+    assert hit["passage"]["title"] == "honeybees" and hit["found_by"] == {"lexical": 1}
     bad = run("search", "bees", "--mode", "sparse", env_indexes=indexes)
     assert bad.returncode == 1 and "unknown retrieval mode" in bad.stderr and "Traceback" not in bad.stderr
     info = run("info", env_indexes=indexes)
     assert "retriever-minilm-squad11-int8" in info.stdout
+
+
+@pytest.mark.parametrize("command", ["search", "ask"])
+def test_bad_where_is_one_line(tmp_path, command):
+    result = run(command, "anything", "--where", "year>>2020", env_indexes=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: bad filter clause 'year>>2020': expected KEY OP VALUE with OP one of = != < <= > >=, or KEY in A,B"
+    ]
 
 
 def test_search_without_index_is_a_clear_error(tmp_path):

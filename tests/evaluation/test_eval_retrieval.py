@@ -44,7 +44,7 @@ def test_recall_at_counts_gold_in_top_k():
 def test_load_paragraphs_rejects_other_json(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"rows": []}))
-    with pytest.raises(OpenbookError, match="not a SQuAD-format"):
+    with pytest.raises(OpenbookError, match="not a SQuAD file"):
         load_paragraphs(path)
 
 
@@ -90,3 +90,17 @@ def test_default_retriever_recall_on_squad_dev(vocab, squad_dev):
     assert dense["recall@5"] >= 89.5 and dense["recall@1"] >= 67.0 and dense["recall@20"] >= 96.5
     assert lexical["recall@5"] >= 93.0 and lexical["recall@1"] >= 78.0
     assert result["recall@5"] >= 95.5 and result["recall@1"] >= 81.0 and result["recall@20"] >= 98.5
+
+
+def test_any_encoder_or_none_for_lexical(tmp_path):
+    """The evaluation takes any Encoder (here the hashed bag of words) and no model at all for BM25 alone."""
+    from tests.encoders import HashEncoder
+
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(TINY))
+    dense = evaluate_retrieval(HashEncoder(64), path, ks=(1, 2), latency_questions=2, mode="dense")
+    assert dense["model"] == "hash-bow-64" and 0 < dense["recall@2"] <= 100
+    lexical = evaluate_retrieval(None, path, ks=(1, 2), latency_questions=2, mode="lexical")
+    assert lexical["recall@1"] == 80.0 and lexical["model"] is None
+    with pytest.raises(OpenbookError, match="needs an embedding model"):
+        evaluate_retrieval(None, path, mode="hybrid")

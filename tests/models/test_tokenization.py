@@ -33,3 +33,11 @@ def test_pairs_mark_second_segment(vocab):
     n = len(q) + 2
     assert batch.token_type_ids[0, :n].sum() == 0
     assert batch.token_type_ids[0, n:].tolist() == [1] * (len(p) + 1)
+
+
+def test_padded_length_rounds_up_to_a_multiple_of_8_within_the_limit():
+    from openbook.models.tokenization import LENGTH_STEP, padded_length
+
+    assert LENGTH_STEP == 8
+    assert [padded_length(n, 384) for n in (1, 8, 9, 16, 17, 383, 384)] == [8, 8, 16, 16, 24, 384, 384]
+    assert padded_length(30, 32) == 32 and padded_length(33, 32) == 32 and padded_length(5, 64, step=4) == 8

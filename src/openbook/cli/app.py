@@ -40,6 +40,15 @@ RecordOpt = Annotated[
 ModeOpt = Annotated[
     str, typer.Option("--mode", help="Retrieval: dense (meaning), lexical (BM25 over words) or hybrid (both, fused).")
 ]
+NprobeOpt = Annotated[int | None, typer.Option(help="IVF cells searched (ivf indexes; more is closer to exact).")]
+WhereOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        "-w",
+        help="Only passages whose metadata passes: KEY=VALUE, != < <= > >=, 'KEY in A,B' (repeat: all must hold).",
+    ),
+]
 
 
 @app.command()
@@ -108,22 +117,30 @@ def search(
     retriever: RetrieverOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     nprobe: NprobeOpt = None,
+    where: WhereOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Find the passages that best answer a question."""
+    from openbook.index.filters import parse_where
     from openbook.retrieval.retriever import Retriever
 
     if k < 1:
         raise OpenbookError("-k must be at least 1")
-    results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k)
+    wanted = parse_where(where) if where else None
+    results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k, where=wanted)
     if json_out:
-        rows = [{**display.result_dict(r), "found_by": r.found_by, "scores": r.scores} for r in results]
-        display.print_json({"question": question, "mode": mode, "results": rows})
+        display.print_json(
+            {
+                "question": question,
+                "mode": mode,
+                **({"where": wanted.to_dict()} if wanted else {}),
+                "results": [r.to_dict() for r in results],
+            }
+        )
     else:
         display.show_results(question, results)
 
 
-NprobeOpt = Annotated[int | None, typer.Option(help="IVF cells searched (ivf indexes; more is closer to exact).")]
 ReaderOpt = Annotated[str | None, typer.Option("--reader", help="Reader model folder or file.")]
 
 
@@ -137,14 +154,17 @@ def ask(
     reader: ReaderOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     nprobe: NprobeOpt = None,
+    where: WhereOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
+    from openbook.index.filters import parse_where
     from openbook.qa.pipeline import OpenBook
     from openbook.retrieval.retriever import Retriever
 
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
+    wanted = parse_where(where) if where else None
     found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)
     book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers)
     if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
@@ -152,9 +172,12 @@ def ask(
     if question is None:
         from openbook.cli import interactive
 
+        if wanted is not None:
+            raise OpenbookError("--where filters one question: give the question too (openbook ask QUESTION --where …)")
+
         interactive.run(book, json_out)
         return
-    answers = book.ask(question)
+    answers = book.ask(question, where=wanted)
     if json_out:
         display.print_json({"question": question, "answers": [a.to_dict() for a in answers]})
     else:
@@ -193,12 +216,13 @@ def eval_retrieval(
 
     if record and mode == "lexical":
         raise OpenbookError("--record keeps the model's own (dense) recall: use --mode dense or hybrid")
-    embedder = Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
-    if record:
+    lexical = mode == "lexical" and not tune  # BM25 alone: no model to load
+    embedder = None if lexical else Embedder(resolve_model(retriever, DEFAULT_RETRIEVER))
+    if record and embedder is not None:
         ModelManifest.load(embedder.folder)  # a model described from its file alone has nowhere to keep figures
     with display.progress_bar(enabled=not json_out) as update:
         result = evaluate_retrieval(embedder, squad_file, progress=update, mode=check_mode(mode), tune=tune)
-    if record:
+    if record and embedder is not None:
         dense = result if mode == "dense" else result["dense"]
         figures = {k: v for k, v in dense.items() if k.startswith(("recall@", "mrr@"))}
         embedder.manifest.record(embedder.folder, squad_file.name, figures)

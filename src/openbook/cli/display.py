@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
@@ -24,17 +23,25 @@ def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-def result_dict(result: SearchResult) -> dict[str, Any]:
-    return {"rank": result.rank, "score": round(result.score, 6), **asdict(result.passage)}
-
-
 def snippet(text: str, limit: int = 400) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
 
 
+def metadata_line(metadata: dict[str, Any], limit: int = 160) -> str:
+    """Metadata on one line, ``key: value · key: value``, cut at ``limit`` characters ("" when there is none)."""
+    parts = []
+    for key, value in metadata.items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{key}: {' '.join(str(shown).split())}")
+    line = " · ".join(parts)
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def show_results(question: str, results: list[SearchResult]) -> None:
     console.print(Text.assemble(("Q: ", "bold"), question))
+    if not results:
+        console.print("[yellow]no passages found[/]")
     for r in results:
         where = r.passage.title or r.passage.doc_id
         found = ", ".join(f"{name} #{rank}" for name, rank in getattr(r, "found_by", {}).items())
@@ -46,6 +53,8 @@ def show_results(question: str, results: list[SearchResult]) -> None:
             (f"  ({found})" if found else "", "dim"),
         )
         console.print(head)
+        if r.passage.metadata:
+            console.print(Text(metadata_line(r.passage.metadata), style="dim"), highlight=False)
         console.print(Text(snippet(r.passage.text), style=""), highlight=False)
         console.print()
 
@@ -118,6 +127,8 @@ def show_answers(question: str, answers: list[Any]) -> None:
             style="dim",
         )
     )
+    if p.metadata:
+        console.print(Text(metadata_line(p.metadata), style="dim"), highlight=False)
     if len(answers) > 1:
         table = Table("#", "answer", "score", "source", box=None, title="next best", title_justify="left")
         for n, a in enumerate(answers[1:], start=2):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from openbook.cli import display
+from openbook.config import settings
 from openbook.qa.pipeline import OpenBook
 
 PROMPT = "openbook> "
@@ -19,7 +19,7 @@ Ctrl-C cancels the question being answered, or clears the line."""
 
 
 def history_file() -> Path:
-    return Path(os.environ.get("OPENBOOK_HISTORY") or Path.home() / ".openbook_history")
+    return settings().history
 
 
 class Session:

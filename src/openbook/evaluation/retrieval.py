@@ -1,12 +1,13 @@
 """Retrieval recall on a SQuAD file: each paragraph is one passage; a question's hit is its own paragraph.
 
-Dense, lexical and hybrid retrieval are measured from the same candidate lists, so ``--tune`` can compare every fusion
-on the first 24 articles (where the default was chosen), the other 24 and all, without searching again.
+The paragraphs go into in-memory indexes (FAISS vectors, an SQLite/FTS5 store) searched by the same
+:class:`~openbook.retrieval.search.Searcher` that ``openbook search`` uses. Dense, lexical and hybrid retrieval are
+measured from the same candidate lists, so ``--tune`` can compare every fusion on the first 24 articles (where the
+default was chosen), the other 24 and all, without searching again.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,12 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from openbook.models.embedder import Embedder
 from openbook.errors import OpenbookError
-from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
 from openbook.index.store import PassageStore
-from openbook.types import Document, Passage
 from openbook.index.vectors import VectorIndex
+from openbook.ingest.squad import parse_squad
+from openbook.models.encoder import Encoder
+from openbook.retrieval.dense import DenseSearcher
+from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
+from openbook.retrieval.lexical import LexicalSearcher
+from openbook.retrieval.search import Searcher, sides
+from openbook.types import Document, Passage
 
 TUNE_ARTICLES = 24
 RRF_GRID = (1, 2, 5, 10, 20, 30, 60, 100)
@@ -28,23 +33,16 @@ ALPHA_GRID = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
 
 def load_squad_paragraphs(path: Path) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
     """Paragraph texts, question texts, each question's paragraph number and its article number (0-based)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
-    except FileNotFoundError:
-        raise OpenbookError(f"no such file: {path}") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise OpenbookError(f"{path}: not a SQuAD-format JSON file ({exc})") from None
     paragraphs: list[str] = []
     questions: list[str] = []
     gold: list[int] = []
     articles: list[int] = []
-    for number, article in enumerate(data):
-        for para in article["paragraphs"]:
-            for qa in para["qas"]:
-                questions.append(qa["question"])
-                gold.append(len(paragraphs))
-                articles.append(number)
-            paragraphs.append(para["context"])
+    for number, _, _, para in parse_squad(path).paragraphs():
+        for qa in para.questions:
+            questions.append(qa.question)
+            gold.append(len(paragraphs))
+            articles.append(number)
+        paragraphs.append(para.context)
     return paragraphs, questions, np.asarray(gold, dtype=np.int64), np.asarray(articles, dtype=np.int64)
 
 
@@ -126,7 +124,7 @@ def tune_fusion(
 
 
 def evaluate_retrieval(
-    embedder: Embedder,
+    embedder: Encoder | None,
     squad_file: Path,
     ks: tuple[int, ...] = (1, 5, 20),
     latency_questions: int = 200,
@@ -139,7 +137,8 @@ def evaluate_retrieval(
 ) -> dict[str, Any]:
     """Recall@k of each question's own paragraph among all paragraphs by ``mode``, with indexing and search timings.
 
-    Hybrid runs report the dense and lexical figures beside the fused ones; ``tune`` adds every fusion of
+    ``embedder`` may be any :class:`~openbook.models.encoder.Encoder` (None for lexical runs). Hybrid runs report the
+    dense and lexical figures beside the fused ones; ``tune`` adds every fusion of
     ``fusion_grid`` on the first ``tune_articles`` articles, the rest and all (``tune_fusion``).
     """
     check_mode(mode)
@@ -147,8 +146,7 @@ def evaluate_retrieval(
     if not questions:
         raise OpenbookError(f"{squad_file}: no questions")
     gold = gold + 1  # passage ids are paragraph numbers + 1
-    sides = {"dense", "lexical"} if mode == "hybrid" or tune else {mode}
-    width = max(depth, max(ks)) if len(sides) > 1 else max(ks)
+    measured = "hybrid" if tune else mode  # --tune compares fusions: it needs both sides' lists
     done = 0
 
     def step(n: int) -> None:
@@ -158,34 +156,27 @@ def evaluate_retrieval(
             progress("passages", done, len(paragraphs))
 
     t0 = time.perf_counter()
-    index: VectorIndex | None = None
+    searcher = Searcher(fusion=fusion, depth=depth)
     store: PassageStore | None = None
-    if "dense" in sides:
-        vectors = embedder.encode_passages(paragraphs, step)
-        index = VectorIndex(vectors.shape[1], embedder.metric)
-        index.add(np.arange(1, len(paragraphs) + 1), vectors)
-    if "lexical" in sides:
+    if "dense" in sides(measured):
+        if embedder is None:
+            raise OpenbookError(f"{measured} retrieval needs an embedding model")
+        vectors = VectorIndex(embedder.dimension, embedder.manifest.metric or "ip")
+        vectors.add(np.arange(1, len(paragraphs) + 1), embedder.encode_passages(paragraphs, step))
+        searcher.dense = DenseSearcher(vectors, embedder.encode_questions)
+    if "lexical" in sides(measured):
         store = lexical_store(paragraphs)
+        searcher.lexical = LexicalSearcher(store.conn)
     t1 = time.perf_counter()
-    ranked: dict[str, list[list[Hit]]] = {}
-    if index is not None:
-        scores, ids = index.search(embedder.encode_questions(questions), width)
-        ranked["dense"] = [[(int(i), float(s)) for s, i in zip(sr, ir) if i >= 0] for sr, ir in zip(scores, ids)]
-    if store is not None:
-        ranked["lexical"] = [store.lexical_search(q, width) for q in questions]
-    names = ["dense", "lexical"] if mode == "hybrid" else [mode]
-    fused = [fusion.fuse({name: ranked[name][n] for name in names}) for n in range(len(questions))]
+    k = max(ks)
+    ranked = searcher.candidates(questions, k, measured)
+    fused = searcher.fuse(ranked, mode)
+    width = searcher.width(k, measured)
     t2 = time.perf_counter()
     latencies = []
     for q in questions[:latency_questions]:  # one question at a time: encode, search, fuse, as `openbook search` does
         s = time.perf_counter()
-        lists: dict[str, list[Hit]] = {}
-        if "dense" in names and index is not None:
-            sc, ids = index.search(embedder.encode_questions([q]), width)
-            lists["dense"] = [(int(i), float(v)) for v, i in zip(sc[0], ids[0]) if i >= 0]
-        if "lexical" in names and store is not None:
-            lists["lexical"] = store.lexical_search(q, width)
-        fusion.fuse(lists)
+        searcher.search([q], k, mode)
         latencies.append(time.perf_counter() - s)
     if progress:
         progress("done", 1, 1)
@@ -196,12 +187,12 @@ def evaluate_retrieval(
     }
     if mode == "hybrid":
         for name in ("dense", "lexical"):
-            result[name] = scores_of(gold_ranks([[i for i, _ in hits[: max(ks)]] for hits in ranked[name]], gold), ks)
+            result[name] = scores_of(gold_ranks([[i for i, _ in lists[name][:k]] for lists in ranked], gold), ks)
     result.update(
         {
             "questions": len(questions),
             "passages": len(paragraphs),
-            "model": embedder.manifest.name if "dense" in sides else None,
+            "model": embedder.manifest.name if embedder is not None and "dense" in sides(measured) else None,
             "index_seconds": round(t1 - t0, 3),
             "passages_per_second": round(len(paragraphs) / (t1 - t0), 1),
             "questions_per_second": round(len(questions) / (t2 - t1), 1),
@@ -211,7 +202,9 @@ def evaluate_retrieval(
         }
     )
     if tune:
-        result["tuning"] = tune_fusion(ranked["dense"], ranked["lexical"], gold, articles, tune_articles, ks)
+        dense = [lists["dense"] for lists in ranked]
+        words = [lists["lexical"] for lists in ranked]
+        result["tuning"] = tune_fusion(dense, words, gold, articles, tune_articles, ks)
     if store is not None:
         store.close()
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from collections import Counter
@@ -10,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openbook.errors import OpenbookError
+from openbook.ingest.squad import parse_squad
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = frozenset(string.punctuation)
@@ -30,31 +29,20 @@ class SquadQuestion:
 
 
 def load_squad(path: str | Path) -> list[SquadQuestion]:
-    """Every question of a SQuAD-format file, in file order."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    except FileNotFoundError:
-        raise OpenbookError(f"SQuAD file not found: {path}") from None
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise OpenbookError(f"not a SQuAD file (JSON with a 'data' list): {path}") from None
-    questions = []
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answers = qa.get("answers", [])
-                questions.append(
-                    SquadQuestion(
-                        id=qa["id"],
-                        question=qa["question"],
-                        context=paragraph["context"],
-                        title=article.get("title", ""),
-                        answers=[a["text"] for a in answers],
-                        answer_starts=[a["answer_start"] for a in answers],
-                        is_impossible=bool(qa.get("is_impossible", False)),
-                    )
-                )
-    return questions
+    """Every question of a SQuAD-format file, in file order (read by :func:`openbook.ingest.squad.parse_squad`)."""
+    return [
+        SquadQuestion(
+            id=qa.id,
+            question=qa.question,
+            context=paragraph.context,
+            title=article.title,
+            answers=list(qa.answers),
+            answer_starts=list(qa.answer_starts),
+            is_impossible=qa.is_impossible,
+        )
+        for _, _, article, paragraph in parse_squad(path).paragraphs()
+        for qa in paragraph.questions
+    ]
 
 
 def normalize_answer(text: str) -> str:

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from openbook.errors import OpenbookError
+from openbook.ingest.squad import parse_squad
 from openbook.types import Document
 
 Reader = Callable[[Path], list[Document]]
@@ -116,34 +117,15 @@ def read_jsonl(path: Path) -> list[Document]:
 
 
 def read_squad(path: Path) -> list[Document]:
-    """A SQuAD-format file: one document per paragraph ``context``, titled with its article's title."""
-    text = _read(path)
-    _require_content(path, text)
-    try:
-        squad = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise OpenbookError(f"{path}: malformed JSON: {e.msg} (line {e.lineno})") from None
-    not_squad = OpenbookError(
-        f'{path}: not a SQuAD file (expected {{"data": [{{"title", "paragraphs": [{{"context"}}]}}]}})'
-    )
-    articles = squad.get("data") if isinstance(squad, dict) else None
-    if not isinstance(articles, list):
-        raise not_squad
+    """A SQuAD-format file (:func:`openbook.ingest.squad.parse_squad`): one document per paragraph ``context``, titled
+    with its article's title."""
     name = _name(path)
     docs = []
-    for i, article in enumerate(articles):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise not_squad
-        title = article.get("title")
-        title = title if isinstance(title, str) else ""
-        for j, paragraph in enumerate(paragraphs):
-            context = paragraph.get("context") if isinstance(paragraph, dict) else None
-            if not isinstance(context, str):
-                raise not_squad
-            if not context.strip():
-                raise OpenbookError(f"{path}: empty document (article {i}, paragraph {j})")
-            docs.append(Document(f"{name}#{i}/{j}", context, title, name, {"article": title, "paragraph": j}))
+    for i, j, article, paragraph in parse_squad(path).paragraphs():
+        if not paragraph.context.strip():
+            raise OpenbookError(f"{path}: empty document (article {i}, paragraph {j})")
+        meta = {"article": article.title, "paragraph": j}
+        docs.append(Document(f"{name}#{i}/{j}", paragraph.context, article.title, name, meta))
     if not docs:
         raise OpenbookError(f"{path}: empty document (no paragraphs)")
     return docs

@@ -10,10 +10,9 @@ import numpy as np
 from openbook.errors import OpenbookError
 from openbook.models.runtime import CompiledModel
 from openbook.models.specs import describe
-from openbook.models.tokenization import WordPiece
+from openbook.models.tokenization import WordPiece, padded_length
 
 DEFAULT_BATCH = 32
-LENGTH_STEP = 8  # pad batch lengths up to a multiple of this, so the runtime sees few distinct shapes
 
 
 class Embedder:
@@ -98,7 +97,7 @@ class Embedder:
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
             longest = min(max(counts[i] for i in idx) + 2, max_length)
-            pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, max_length)
+            pad = padded_length(longest, max_length)
             batch = self.tokenizer.encode_ids([ids[i] for i in idx], max_length, pad_to=pad)
             vectors = self._pool(model.run(batch)[self.output], batch.attention_mask)
             if out is None:

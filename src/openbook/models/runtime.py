@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
+from openbook.config import RuntimeSettings, settings
 from openbook.errors import OpenbookError
 from openbook.models.tokenization import Batch
 
@@ -92,11 +92,14 @@ class CompiledModel:
         threads: int | None = None,
         reshape: bool | None = None,
         shape: tuple[int, int] | None = None,
+        runtime: RuntimeSettings | None = None,
     ) -> None:
-        """``reshape`` (default: the ``OPENBOOK_RESHAPE`` environment variable, off) makes a model of static shape
-        dynamic where its graph allows it, so that it runs unpadded batches; it keeps the static length as its limit.
-        ``shape`` asks for a static [batch, length] instead (a question model at [1, 32]), where the graph allows it.
+        """``runtime`` holds the defaults (:func:`openbook.config.settings`, from ``OPENBOOK_*``); ``precision``,
+        ``threads`` and ``reshape`` override them. ``reshape`` makes a model of static shape dynamic where its graph
+        allows it, so that it runs unpadded batches; it keeps the static length as its limit. ``shape`` asks for a
+        static [batch, length] instead (a question model at [1, 32]), where the graph allows it.
         """
+        runtime = runtime or settings().runtime
         self.path = find_model_file(path)
         model = self._read()
         names = [i.get_any_name() for i in model.inputs]
@@ -110,15 +113,15 @@ class CompiledModel:
         self.limit = self.shape.length  # the most tokens it takes: its static length, kept when reshaped
         self.reshaped = False
         if reshape is None:
-            reshape = os.environ.get("OPENBOOK_RESHAPE", "0").lower() in ("1", "true", "yes")
-        # One request using every core (LATENCY) measured as fast as two single-core streams here, in batches too;
-        # OPENBOOK_HINT, OPENBOOK_THREADS and OPENBOOK_PRECISION (f32, bf16) override the defaults. THROUGHPUT splits the
-        # cores into streams, and one synchronous request uses only one of them: it halved encoding speed here.
-        config: dict[str, str] = {"PERFORMANCE_HINT": os.environ.get("OPENBOOK_HINT", "LATENCY")}
-        precision = precision or os.environ.get("OPENBOOK_PRECISION")
+            reshape = runtime.reshape
+        # One request using every core (LATENCY) measured as fast as two single-core streams here, in batches too.
+        # THROUGHPUT splits the cores into streams, and one synchronous request uses only one of them: it halved
+        # encoding speed here.
+        config: dict[str, str] = {"PERFORMANCE_HINT": runtime.hint}
+        precision = precision or runtime.precision
         if precision:
             config["INFERENCE_PRECISION_HINT"] = precision
-        threads = threads or int(os.environ.get("OPENBOOK_THREADS", "0") or 0)
+        threads = threads or runtime.threads
         if threads:
             config["INFERENCE_NUM_THREADS"] = str(threads)
         target = None

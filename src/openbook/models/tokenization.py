@@ -11,6 +11,14 @@ from tokenizers.implementations import BertWordPieceTokenizer
 
 from openbook.errors import OpenbookError
 
+LENGTH_STEP = 8  # batch lengths are padded up to a multiple of this, so the runtime sees few distinct shapes
+
+
+def padded_length(longest: int, limit: int, step: int = LENGTH_STEP) -> int:
+    """The length to pad a batch whose longest row has ``longest`` tokens to: the next multiple of ``step``, at most
+    ``limit``."""
+    return min(-(-longest // step) * step, limit)
+
 
 @dataclass(frozen=True)
 class Batch:

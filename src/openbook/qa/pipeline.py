@@ -9,7 +9,7 @@ from pathlib import Path
 from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
 from openbook.config import DEFAULT_READER, resolve_model
 from openbook.reading.reader import Reader
-from openbook.retrieval.retriever import Retriever
+from openbook.retrieval.retriever import Retriever, Where
 from openbook.types import Passage, SearchResult
 
 DEFAULT_K = 5
@@ -62,7 +62,7 @@ class RankedAnswer:
             "document_start": self.document_start,
             "document_end": self.document_end,
             "passage_id": p.id,
-            "passage": p.text,
+            "passage": p.to_dict(),
         }
 
 
@@ -103,20 +103,24 @@ class OpenBook:
         self.top_answers = top_answers
         self.weights = weights or DEFAULT_WEIGHTS.get(self.retriever.mode, SPAN_ONLY)
 
-    def ask(self, question: str, k: int | None = None, top_answers: int | None = None) -> list[RankedAnswer]:
-        """The best answers to ``question`` from the top ``k`` passages, best first."""
-        return self.ask_many([question], k, top_answers)[0]
+    def ask(
+        self, question: str, k: int | None = None, top_answers: int | None = None, where: Where = None
+    ) -> list[RankedAnswer]:
+        """The best answers to ``question`` from the top ``k`` passages (those whose metadata passes ``where``)."""
+        return self.ask_many([question], k, top_answers, where)[0]
 
     def ask_many(
-        self, questions: Sequence[str], k: int | None = None, top_answers: int | None = None
+        self, questions: Sequence[str], k: int | None = None, top_answers: int | None = None, where: Where = None
     ) -> list[list[RankedAnswer]]:
         """Answers for many questions, encoded, searched and read in shared batches."""
         top = self.top_answers if top_answers is None else top_answers
-        return [rerank(c, self.weights, top) for c in self.candidates(questions, k)]
+        return [rerank(c, self.weights, top) for c in self.candidates(questions, k, where)]
 
-    def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[RankedAnswer]]:
+    def candidates(
+        self, questions: Sequence[str], k: int | None = None, where: Where = None
+    ) -> list[list[RankedAnswer]]:
         """Every answer the reader proposes in the top ``k`` passages of each question, unranked."""
-        hits = self.retriever.search_many(questions, k or self.k)
+        hits = self.retriever.search_many(questions, k or self.k, where=where)
         read = self.reader.read_batch(
             [(q, [h.passage for h in found]) for q, found in zip(questions, hits)], top_k=CANDIDATES
         )

@@ -33,12 +33,11 @@ import numpy as np
 from openbook.errors import OpenbookError
 from openbook.models.runtime import CompiledModel
 from openbook.models.specs import describe
-from openbook.models.tokenization import WordPiece
+from openbook.models.tokenization import LENGTH_STEP, WordPiece, padded_length  # noqa: F401 (LENGTH_STEP: benchmarks)
 from openbook.types import Passage
 
 DEFAULT_TOP_K = 5
 N_BEST = 20
-LENGTH_STEP = 8  # pad batch lengths up to a multiple of this, so the runtime sees few distinct shapes
 # A batch takes windows up to this many times the length of its shortest: the five windows of one question, padded
 # to the longest, spent 13% more time in the model than split this way (measured on this project's machine).
 LENGTH_SLACK = 1.3
@@ -220,7 +219,7 @@ def call_model(
     results: list[tuple[np.ndarray, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]
     for idx in length_groups([w.length for w in windows], batch_size, slack):
         longest = max(windows[i].length for i in idx)
-        pad = min(-(-longest // LENGTH_STEP) * LENGTH_STEP, max_length)
+        pad = padded_length(longest, max_length)
         batch = tokenizer.encode_pairs(
             [windows[i].question_ids for i in idx], [windows[i].passage_ids for i in idx], pad_to=pad
         )

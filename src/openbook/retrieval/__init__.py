@@ -1,1 +1,2 @@
-"""Retrieval: writing documents into an index, and finding the passages that answer a question (dense, lexical, fused)."""
+"""Retrieval: writing documents into an index (``retriever.Retriever.add``) and the read path that finds the passages
+answering a question: ``dense`` and ``lexical`` searchers, ``fusion``, and ``search.Searcher`` that ties them."""

@@ -1,26 +1,32 @@
 """Passage retrieval: documents in (split, encode, store), questions out by meaning (dense), words (lexical) or both.
 
-Hybrid search asks each retriever for a deeper candidate list (``depth``) than the ``k`` it returns and fuses the two
-(:mod:`openbook.retrieval.fusion`).
+The read side delegates to the searchers (:mod:`openbook.retrieval.search`, ``dense``, ``lexical``, ``fusion``);
+hybrid search asks each side for a deeper candidate list (``depth``) than the ``k`` it returns and fuses the two.
+Metadata filters (:mod:`openbook.index.filters`) restrict both sides before ranking. The embedding model is loaded on
+first use: lexical search never loads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from openbook.models.embedder import Embedder
+from openbook.config import DEFAULT_RETRIEVER, resolve_model
 from openbook.errors import OpenbookError
-from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, check_mode
+from openbook.index import filters
+from openbook.index.filters import Filter
 from openbook.index.folder import Index, model_mismatch
 from openbook.index.names import resolve_index
 from openbook.index.vectors import check_kind
-from openbook.models.manifest import ModelManifest
-from openbook.config import DEFAULT_RETRIEVER, resolve_model
 from openbook.ingest.splitting import split_document
+from openbook.models.embedder import Embedder
+from openbook.models.manifest import ModelManifest
+from openbook.models.specs import describe
+from openbook.retrieval.dense import DenseSearcher
+from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, check_mode
 from openbook.retrieval.indexer import (
     DEFAULT_PASSAGE_TOKENS,
     IndexReport,
@@ -28,7 +34,11 @@ from openbook.retrieval.indexer import (
     check_passage_tokens,
     digest,
 )
+from openbook.retrieval.lexical import LexicalSearcher
+from openbook.retrieval.search import Searcher, sides
 from openbook.types import Document, Passage, SearchResult
+
+Where = Filter | Mapping[str, Any] | Sequence[str] | str | None
 
 DEFAULT_OVERLAP_TOKENS = 48
 __all__ = ["DEFAULT_PASSAGE_TOKENS", "IndexReport", "Retriever", "digest"]
@@ -69,15 +79,33 @@ class Retriever:
                 if model is None or not Path(model).exists():
                     model = resolve_model(self._index.model.get("name"), DEFAULT_RETRIEVER)
         self.model_path = resolve_model(model, DEFAULT_RETRIEVER)
-        self.embedder = Embedder(self.model_path, batch_size=batch_size, precision=precision)
+        self.batch_size = batch_size
+        self.precision = precision
+        self._embedder: Embedder | None = None
+        self._described = describe(self.model_path, "retriever")  # the contract alone: no model compiled yet
+        self._check_model(self._described)
+
+    def _check_model(self, manifest: ModelManifest) -> None:
         if self._index is not None:
-            why = model_mismatch(self._index.model, self.manifest)
+            why = model_mismatch(self._index.model, manifest)
             if why:
                 raise OpenbookError(f"index {self._index.name} cannot be searched with this model: {why}")
 
     @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded and compiled on first use (lexical search never uses it)."""
+        if self._embedder is None:
+            embedder = Embedder(self.model_path, batch_size=self.batch_size, precision=self.precision)
+            self._check_model(embedder.manifest)  # a model described from its file knows its dimension only now
+            self._embedder = embedder
+        return self._embedder
+
+    @property
     def manifest(self) -> ModelManifest:
-        return self.embedder.manifest
+        """The model's contract (the loaded model's once loaded: a model described from its file learns its
+        dimension then)."""
+        return self._embedder.manifest if self._embedder is not None else self._described
+
 
     @property
     def index(self) -> Index:
@@ -143,31 +171,36 @@ class Retriever:
             self._index = Index.create(self.index_path, self.manifest, self.model_path, settings)
         return self._index
 
-    def search(self, question: str, k: int = 5, mode: str | None = None) -> list[SearchResult]:
-        return self.search_many([question], k, mode)[0]
+    def search(self, question: str, k: int = 5, mode: str | None = None, where: Where = None) -> list[SearchResult]:
+        """Top-``k`` passages for ``question``, best first; see :meth:`search_many`."""
+        return self.search_many([question], k, mode, where)[0]
 
-    def search_many(self, questions: Sequence[str], k: int = 5, mode: str | None = None) -> list[list[SearchResult]]:
-        """Top-``k`` passages for each question, best first, by ``mode`` (default: the retriever's)."""
+    def search_many(
+        self, questions: Sequence[str], k: int = 5, mode: str | None = None, where: Where = None
+    ) -> list[list[SearchResult]]:
+        """Top-``k`` passages for each question, best first, by ``mode`` (default: the retriever's), among the passages
+        whose metadata passes ``where`` (a :class:`~openbook.index.filters.Filter`, a Haystack-style dict or clauses
+        like ``["year>=2020"]``), filtered before ranking: ``k`` results whenever ``k`` such passages match."""
         mode = check_mode(mode or self.mode)
+        wanted = filters.as_filter(where)
         index = self.index
         if index.count_passages() == 0:
             raise OpenbookError(f"index {index.name} is empty (add documents with: openbook index PATH)")
-        depth = k if mode != "hybrid" else max(k, self.depth)
-        ranked: list[dict[str, list[tuple[int, float]]]] = [{} for _ in questions]
-        if mode in ("dense", "hybrid"):
-            scores, ids = index.vectors.search(self.encode_questions(questions), depth)
-            for lists, srow, irow in zip(ranked, scores, ids):
-                lists["dense"] = [(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0]
-        if mode in ("lexical", "hybrid"):
-            if not index.store.has_lexical:
-                raise OpenbookError(
-                    f"index {index.name} has no lexical index (it was written before lexical search); "
-                    f"run `openbook index` on it once to build one, or search with --mode dense"
-                )
-            for lists, question in zip(ranked, questions):
-                lists["lexical"] = index.store.lexical_search(question, depth)
-        fused = [self.fusion.fuse(lists) for lists in ranked]
-        found = index.store.passages([f.id for row in fused for f in row[: 2 * k]])
+        if "lexical" in sides(mode) and not index.store.has_lexical:
+            raise OpenbookError(
+                f"index {index.name} has no lexical index (it was written before lexical search); "
+                f"run `openbook index` on it once to build one, or search with --mode dense"
+            )
+        allowed = wanted.passage_ids(index.store.conn) if wanted is not None else None
+        searcher = Searcher(
+            DenseSearcher(index.vectors, self.encode_questions),
+            LexicalSearcher(index.store.conn),
+            self.fusion,
+            self.depth,
+        )
+        fused = searcher.search(questions, k, mode, allowed)
+        ids = [f.id for row in fused for f in row[: 2 * k]]
+        found = index.store.passages(ids)  # with metadata: the document's merged with the passage's own
         results = []
         for row in fused:
             kept = [f for f in row if f.id in found][:k]
