@@ -99,7 +99,6 @@ def test_haystack_style_dicts(store):
 
 def test_passage_metadata_overrides_the_documents(store):
     """Stores that keep the passage's own metadata (page, section) merge it over the document's."""
-    store.conn.execute("ALTER TABLE passages ADD COLUMN metadata TEXT")
     first, second = store.passage_ids(["c"])
     store.conn.execute("UPDATE passages SET metadata = ? WHERE id = ?", (json.dumps({"page": 1}), first))
     store.conn.execute("UPDATE passages SET metadata = ? WHERE id = ?", (json.dumps({"page": 2, "year": 1999}), second))
