@@ -39,7 +39,10 @@ ModeOpt = Annotated[
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders: .txt .md .rst .html .pdf .docx .jsonl, SQuAD .json, README-like text."),
+    ],
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
     passage_tokens: Annotated[
@@ -48,22 +51,36 @@ def index(
     index_type: Annotated[
         str | None, typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
     ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first file that cannot be indexed.")] = False,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable), e.g. '*.md'.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Leave out files and folders matching this glob (repeatable).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Split documents into passages, encode them and add them to an index (atomically)."""
+    """Split documents into passages, encode them and add them to an index (atomically).
+
+    Files in a folder that cannot be indexed are skipped with one warning each; a file named here must read cleanly."""
     from dataclasses import asdict
 
-    from openbook.ingest.loaders import load_documents
+    from openbook.ingest.scan import scan
     from openbook.retrieval.retriever import Retriever
 
-    docs = load_documents(paths)
+    found = scan(paths, include or (), exclude or (), strict=strict, on_problem=display.warn)
+    docs = list(found)
+    if not docs:
+        raise OpenbookError(f"nothing to index: {found.summary()}")
     r = Retriever(index, model=retriever)
     with display.progress_bar(enabled=not json_out) as update:
         report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
     info = r.index.info()
     if json_out:
-        display.print_json({**asdict(report), "index": info})
+        problems = [asdict(p) for p in found.problems]
+        display.print_json({**asdict(report), "files": found.files, "problems": problems, "index": info})
         return
+    display.console.print(found.summary(), highlight=False, soft_wrap=True)
     display.console.print(
         f"[bold]{info['index']}[/]: {report.documents_added} added, {report.documents_updated} updated, "
         f"{report.documents_unchanged} unchanged; {report.passages_added} passages encoded, "
