@@ -66,11 +66,13 @@ def markdown(source: str) -> Clean:
             fresh = True
         elif kind == "heading_open":
             heading = token.tag
+        elif kind == "table_open":
+            fresh = True
         elif kind == "tr_open":
             row = []
         elif kind == "tr_close" and row is not None:
-            out.block(" ".join(c for c in row if c), tight=True)
-            row = None
+            out.block(" ".join(c for c in row if c), tight=not fresh)
+            row, fresh = None, False
         elif kind == "inline":
             text = _inline(token.children or [])
             if row is not None:

@@ -51,11 +51,11 @@ def _body(document) -> Clean:  # noqa: ANN001 - python-docx's Document
             else:
                 out.block(text)
         elif isinstance(block, Table):
-            for row in block.rows:
+            for n, row in enumerate(block.rows):
                 cells = []
                 for cell in row.cells:
                     value = " ".join(cell.text.split())
                     if value and (not cells or cells[-1] != value):  # merged cells repeat their text
                         cells.append(value)
-                out.block(" | ".join(cells), tight=True)
+                out.block(" | ".join(cells), tight=n > 0)
     return out.done()

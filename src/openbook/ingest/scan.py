@@ -70,10 +70,10 @@ class Scan:
         text = f"{self.files} file{'s' if self.files != 1 else ''} indexed"
         skipped = Counter(p.kind for p in self.skipped)
         if skipped:
-            text += f", {sum(skipped.values())} skipped: " + ", ".join(f"{n} {k}" for k, n in skipped.most_common())
+            text += f", {sum(skipped.values())} skipped: " + _counts(skipped)
         caveats = Counter(p.kind for p in self.problems if not p.skipped)
         if caveats:
-            text += "; with warnings: " + ", ".join(f"{n} {k}" for k, n in caveats.most_common())
+            text += "; with warnings: " + _counts(caveats)
         return text
 
     def _targets(self) -> list[tuple[Path, bool]]:
@@ -170,6 +170,10 @@ def scan(
     if isinstance(paths, (str, Path)):
         paths = [paths]
     return Scan([Path(p) for p in paths], tuple(include), tuple(exclude), strict, on_problem, progress)
+
+
+def _counts(counter: Counter) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _matches(rel: Path, pattern: str) -> bool:
