@@ -24,6 +24,29 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 
+def _version(value: bool) -> None:
+    if value:
+        from openbook import __version__
+
+        print(f"openbook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Ask questions of your own documents: semantic passage retrieval with extractive QA."""
+
+
+def _question(text: str) -> str:
+    if not text.strip():
+        raise OpenbookError("the question is empty: ask something, e.g. openbook ask \"what is a waggle dance\"")
+    return text
+
+
 IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
 RetrieverOpt = Annotated[
     str | None, typer.Option("--retriever", help="Retriever model folder or file (default: the index's own).")
@@ -102,6 +125,7 @@ def search(
     """Find the passages that best answer a question."""
     from openbook.retrieval.retriever import Retriever
 
+    _question(question)
     if k < 1:
         raise OpenbookError("-k must be at least 1")
     results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k)
@@ -132,6 +156,8 @@ def ask(
     from openbook.qa.pipeline import OpenBook
     from openbook.retrieval.retriever import Retriever
 
+    if question is not None:
+        _question(question)
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
     found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)

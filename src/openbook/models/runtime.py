@@ -7,10 +7,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openvino as ov
 
+from openbook.config import model_cache_dir
 from openbook.errors import OpenbookError
 from openbook.models.tokenization import Batch
+
+
+def _import_openvino():  # noqa: ANN202 - the openvino module
+    """``import openvino`` without its model converter: the package imports ``openvino.tools.ovc`` eagerly, 0.7 s of
+    every start that only ``models build`` needs. ``ov.convert_model`` still works: it imports the converter on use."""
+    import sys
+
+    if "openvino" in sys.modules:
+        return sys.modules["openvino"]
+    blocked = "openvino.tools.ovc" not in sys.modules
+    if blocked:
+        sys.modules["openvino.tools.ovc"] = None  # type: ignore[assignment]  # makes its import fail, and be skipped
+    try:
+        import openvino
+    finally:
+        if blocked:
+            del sys.modules["openvino.tools.ovc"]
+    if not hasattr(openvino, "convert_model"):
+
+        def convert_model(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            from openvino.tools.ovc import convert_model as convert
+
+            return convert(*args, **kwargs)
+
+        openvino.convert_model = convert_model
+    return openvino
+
+
+ov = _import_openvino()
 
 ROLES = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
 # Names seen in the wild for each role, in order of preference.
@@ -26,9 +55,18 @@ _core: ov.Core | None = None
 
 
 def core() -> ov.Core:
+    """The process's OpenVINO core; compiled models are cached on disk (:func:`openbook.config.model_cache_dir`), so a
+    later process loads a model in a fraction of the compile time."""
     global _core
     if _core is None:
         _core = ov.Core()
+        cache = model_cache_dir()
+        if cache is not None:
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                _core.set_property({"CACHE_DIR": str(cache)})
+            except (OSError, RuntimeError):
+                pass  # a cache folder that cannot be made only costs the compile time
     return _core
 
 
