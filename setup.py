@@ -9,6 +9,10 @@ DEFAULT_MODELS = ("retriever-minilm-squad11-int8", "reader-minilm-squad11-int8")
 setup(
     packages=[*find_packages("src"), "openbook.default_models"],
     package_dir={"": "src", "openbook.default_models": "models"},
-    package_data={"openbook.default_models": [f"{name}/{file}" for name in DEFAULT_MODELS for file in ("*.xml", "*.bin", "vocab.txt", "manifest.json")]},
+    package_data={
+        "openbook.default_models": [
+            f"{name}/{pattern}" for name in DEFAULT_MODELS for pattern in ("*.xml", "*.bin", "vocab.txt", "manifest.json")
+        ]
+    },
     include_package_data=False,
 )

@@ -5,8 +5,9 @@ Quality is measured two ways: the share of extracted words that are whole words 
 similarity (difflib ratio over lower-cased words) and the recall of its words.
 
     .venv/bin/pip install pypdf pdfminer.six
-    .venv/bin/python benchmarks/pdf_text.py /usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf /usr/share/doc/libtasn1-doc/libtasn1.pdf \\
-        --html /usr/share/doc/shared-mime-info/shared-mime-info-spec.html/{index,x34,x497,b518}.html
+    DOC=/usr/share/doc/shared-mime-info
+    .venv/bin/python benchmarks/pdf_text.py $DOC/shared-mime-info-spec.pdf /usr/share/doc/libtasn1-doc/libtasn1.pdf \\
+        --html $DOC/shared-mime-info-spec.html/{index,x34,x497,b518}.html
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def pypdf_text(path: Path) -> list[str]:
 def pdfminer_text(path: Path) -> list[str]:
     from pdfminer.high_level import extract_text
 
-    return extract_text(path).split("\f")
+    pages = extract_text(path).split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages  # the text ends with a form feed
 
 
 def vocabulary() -> set[str]:
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("pdfs", nargs="+", type=Path)
     parser.add_argument("--html", type=Path, nargs="+", help="The first PDF's document as HTML, its pages in order.")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "pdf_text.json")
     args = parser.parse_args()
     vocab = vocabulary()
     reference = None
@@ -74,6 +77,7 @@ def main() -> None:
             row.update(quality("\n".join(pages), vocab, reference if n == 0 else None))
             rows.append(row)
             print(json.dumps(row))
+    args.out.write_text(json.dumps(rows, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def write_pdf(path: Path, pages: list[list[str]], **properties: str) -> Path:
 
 
 def write_docx(path: Path, blocks: list[tuple[str, str]], title: str = "", author: str = "") -> Path:
-    """A .docx of ``(style, text)`` blocks: ``Title``, ``Heading 1``/``2``, ``Normal``, or ``table`` (cells by ``|``)."""
+    """A .docx of ``(style, text)`` blocks: ``Title``, ``Heading N``, ``Normal``, or ``table`` (cells by ``|``)."""
     import docx
 
     document = docx.Document()

@@ -177,3 +177,16 @@ def test_decoding(data: bytes, text: str, note: str | None) -> None:
 def test_binary_is_refused(data: bytes) -> None:
     with pytest.raises(UnreadableFile, match="binary file"):
         decode(data, Path("f"))
+
+
+@pytest.mark.parametrize(
+    ("line", "text"),
+    [
+        ("Call __init__ and snake_case names.", "Call __init__ and snake_case names."),
+        ("See Python_ and `the docs`_ and `Home <https://x.org>`__.", "See Python and the docs and Home."),
+        ("A **bold** and *soft* |name| word.", "A bold and soft name word."),
+        ("Footnote [#]_ and citation [CIT2002]_.", "Footnote and citation."),
+    ],
+)
+def test_rst_inline_markup(line: str, text: str) -> None:
+    assert markup.rst(line).text == text

@@ -139,7 +139,9 @@ def test_html_with_no_visible_text_is_empty(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "reason"), [(b"abc\x00def", "binary file"), (b"caf\xe9 latin-1", "not UTF-8 text")], ids=["nul", "latin1"]
+    ("content", "reason"),
+    [(b"abc\x00def", "binary file"), (b"caf\xe9 latin-1", "not UTF-8 text")],
+    ids=["nul", "latin1"],
 )
 def test_binary_or_not_utf8_when_strict(tmp_path: Path, content: bytes, reason: str) -> None:
     path = write(tmp_path / "file.txt", content)

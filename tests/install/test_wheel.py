@@ -67,13 +67,15 @@ def test_wheel_installs_and_runs_from_any_folder(wheel: Path, tmp_path: Path) ->
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     openbook = venv / "bin" / "openbook"
-    where = sh(python, "-c", "import openbook, openbook.config as c; print(openbook.__file__, c.models_dir())", cwd=elsewhere, env=env)
+    code = "import openbook, openbook.config as c; print(openbook.__file__, c.models_dir())"
+    where = sh(python, "-c", code, cwd=elsewhere, env=env)
     assert str(venv) in where and str(ROOT) not in where
 
     assert sh(openbook, "--version", cwd=elsewhere, env=env).strip() == "openbook 0.1.0"
     sh(openbook, "index", ROOT / "examples" / "corpus", cwd=elsewhere, env=env)
     assert (home / "data" / "openbook" / "indexes" / "default" / "index.json").is_file()
-    answer = json.loads(sh(openbook, "ask", "How do honeybees tell each other where flowers are?", "--json", cwd=elsewhere, env=env))
+    question = "How do honeybees tell each other where flowers are?"
+    answer = json.loads(sh(openbook, "ask", question, "--json", cwd=elsewhere, env=env))
     best = answer["answers"][0]
     passage = best["passage"] if isinstance(best["passage"], dict) else best  # the passage object, or flat fields
     assert passage["title"] == "honeybees"

@@ -91,12 +91,12 @@ def index(
     from openbook.ingest.scan import scan
     from openbook.retrieval.retriever import Retriever
 
-    found = scan(paths, include or (), exclude or (), strict=strict, on_problem=display.warn)
-    docs = list(found)
-    if not docs:
-        raise OpenbookError(f"nothing to index: {found.summary()}")
-    r = Retriever(index, model=retriever)
     with display.progress_bar(enabled=not json_out) as update:
+        found = scan(paths, include or (), exclude or (), strict=strict, on_problem=display.warn, progress=update)
+        docs = list(found)
+        if not docs:
+            raise OpenbookError(f"nothing to index: {found.summary()}")
+        r = Retriever(index, model=retriever)
         report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
     info = r.index.info()
     if json_out:

@@ -157,7 +157,8 @@ def show_answers(question: str, answers: list[Any]) -> None:
     console.print(highlighted(p.text, best.start, best.end), highlight=False)
     console.print(
         Text(
-            f"{p.title or p.doc_id} · {location(p)} [{best.document_start}:{best.document_end}] · score {best.score:.2f} "
+            f"{p.title or p.doc_id} · {location(p)} [{best.document_start}:{best.document_end}] "
+            f"· score {best.score:.2f} "
             f"(span {best.span_score:.2f}, no-answer {best.no_answer_score:.2f}, "
             f"retrieval {best.retrieval_score:.3f} at rank {best.retrieval_rank})",
             style="dim",

@@ -2,7 +2,8 @@
 Lines and SQuAD JSON; files without a suffix (``README``, ``README.Debian``) are read as plain text when they are text.
 
 Document ids are stable across runs: the resolved path for one-document files, ``PATH#LINE`` (or the record's own
-``id``) for JSON Lines and ``PATH#ARTICLE/PARAGRAPH`` for SQuAD files. Folders are walked by :mod:`openbook.ingest.scan`.
+``id``) for JSON Lines and ``PATH#ARTICLE/PARAGRAPH`` for SQuAD files. Folders are walked by
+:mod:`openbook.ingest.scan`.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ _LINK = re.compile(r"`([^`<]+?)\s*(?:<[^`>]*>)?`__?")
 _INTERPRETED = re.compile(r"`([^`]+)`")
 _STRONG = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])")
-_REFERENCE = re.compile(r"\b(\w[\w-]*)__?(?!\w)")
+_REFERENCE = re.compile(r"(?<!\w)([^\W_][\w-]*?)__?(?!\w)")
 _SUBSTITUTION = re.compile(r"\|(\w[^|]*)\|(?:__?)?")
 _FOOTNOTE = re.compile(r"\s*\[(?:#\w*|\*|\d+|\w+)\]_")
 _BULLET = re.compile(r"(\s*)[-*+•]\s+")
@@ -183,7 +183,7 @@ def rst(source: str) -> Clean:
                 flush()
                 text = m.group(1) + text[m.end() :]
             if text.strip():
-                para.append(text.replace("|", " ") if _GRID.match(line) is None and line.lstrip().startswith("|") else text)
+                para.append(text.replace("|", " ") if line.lstrip().startswith("|") else text)  # table rows
             i += 1
     flush()
     return out.done()

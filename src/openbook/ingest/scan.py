@@ -31,7 +31,7 @@ class Problem:
     skipped: bool = True
 
     def line(self) -> str:
-        return f"{self.path}: {self.reason}" + ("" if not self.skipped else " (skipped)")
+        return f"{self.path}: {self.reason}" + (" (skipped)" if self.skipped else "")
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Scan:
         return [p for p in self.problems if p.skipped]
 
     def summary(self) -> str:
-        """``5 files indexed, 4 skipped: 2 empty, 1 binary, 1 not SQuAD; 1 read as not UTF-8``."""
+        """``5 files indexed, 4 skipped: 2 empty, 1 binary, 1 not SQuAD; with warnings: 1 not UTF-8``."""
         text = f"{self.files} file{'s' if self.files != 1 else ''} indexed"
         skipped = Counter(p.kind for p in self.skipped)
         if skipped:
@@ -123,7 +123,8 @@ class Scan:
     def _read(self, path: Path, named: bool) -> list[Document]:
         reader = reader_for(path)
         if reader is None:
-            raise OpenbookError(f"{path}: unsupported file type {path.suffix or '(no suffix)'} (expected {_suffixes()})")
+            kind = path.suffix or "(no suffix)"
+            raise OpenbookError(f"{path}: unsupported file type {kind} (expected {_suffixes()})")
         notes: list[Note] | None = None if self.strict else []
         try:
             docs = reader(path, notes)
