@@ -6,7 +6,9 @@ both codes run interleaved on the same index and the same Python, so their figur
 
     .venv/bin/python benchmarks/startup.py --runs 20
     git archive main | tar -x -C /tmp/openbook-main
-    .venv/bin/python benchmarks/startup.py --runs 20 --baseline-src /tmp/openbook-main/src
+    .venv/bin/pip install --target /tmp/typer-0.29 --no-deps typer==0.29.2   # main resolved typer 0.29.2
+    .venv/bin/python benchmarks/startup.py --runs 20 --baseline-src /tmp/openbook-main/src \\
+        --baseline-path /tmp/typer-0.29
 """
 
 from __future__ import annotations
@@ -43,13 +45,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--baseline-src", type=Path, help="src/ of the code to compare against.")
+    parser.add_argument(
+        "--baseline-path", default="", help="More PYTHONPATH entries for the baseline (its own dependency versions)."
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "startup.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = {**os.environ, "OPENBOOK_INDEXES": str(Path(tmp) / "indexes"), "COLUMNS": "200"}
         codes = {"current": {**base, "OPENBOOK_MODEL_CACHE": str(Path(tmp) / "cache")}}
         if args.baseline_src:
-            codes["baseline"] = {**base, "PYTHONPATH": str(args.baseline_src.resolve())}
+            path = os.pathsep.join(p for p in (str(args.baseline_src.resolve()), args.baseline_path) if p)
+            codes["baseline"] = {**base, "PYTHONPATH": path}
         run(["index", str(CORPUS)], codes["current"])
         for env in codes.values():  # one untimed run each: fills the model cache, warms the page cache
             for command in COMMANDS.values():

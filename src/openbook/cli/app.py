@@ -24,6 +24,7 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 
+
 def _version(value: bool) -> None:
     if value:
         from openbook import __version__
