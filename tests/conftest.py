@@ -29,11 +29,18 @@ def squad_dev() -> Path:
     return SQUAD_DEV
 
 
+@pytest.fixture(scope="session")
+def _model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_indexes(tmp_path, monkeypatch):
-    """Every test writes indexes under its own temporary folder, never the checkout's indexes/, and runs models with
-    the runtime's defaults whatever the environment sets."""
+def _isolated_indexes(tmp_path, monkeypatch, _model_cache):
+    """Every test writes indexes under its own temporary folder, never the checkout's indexes/, keeps compiled models
+    in the session's own cache, never the user's, and runs models with the runtime's defaults whatever the
+    environment sets."""
     monkeypatch.setenv("OPENBOOK_INDEXES", str(tmp_path / "indexes"))
+    monkeypatch.setenv("OPENBOOK_MODEL_CACHE", str(_model_cache))
     for knob in ("OPENBOOK_RESHAPE", "OPENBOOK_PRECISION", "OPENBOOK_HINT", "OPENBOOK_THREADS"):
         monkeypatch.delenv(knob, raising=False)
 

@@ -4,8 +4,12 @@
 :class:`~openbook.errors.OpenbookError`); the rest of openbook takes its settings from there, never from ``os.environ``.
 
 ========================  =====================================================================================
-``OPENBOOK_MODELS``       folder of the models looked up by name (default: the checkout's ``models/``)
-``OPENBOOK_INDEXES``      folder of the indexes looked up by name (default: the checkout's ``indexes/``)
+``OPENBOOK_MODELS``       folder of the models looked up by name (default: a checkout's ``models/``; installed, the
+                          models shipped inside the package)
+``OPENBOOK_INDEXES``      folder of the indexes looked up by name (default: a checkout's ``indexes/``; installed, the
+                          user's data folder, ``~/.local/share/openbook/indexes`` on Linux)
+``OPENBOOK_MODEL_CACHE``  OpenVINO's cache of compiled models (default: ``~/.cache/openbook/openvino``; ``off``: none)
+``OPENBOOK_LOCK_TIMEOUT`` seconds a writer waits for another writer of the same index (default 60)
 ``OPENBOOK_RESHAPE``      ``1``/``true``/``yes``: run a model of static shape at dynamic shape where its graph allows
 ``OPENBOOK_PRECISION``    OpenVINO inference precision hint (``f32``, ``bf16``, ``f16``); default: the device's
 ``OPENBOOK_THREADS``      inference threads (a whole number; 0 or unset: all cores)
@@ -35,6 +39,8 @@ VARIABLES = (
     "OPENBOOK_THREADS",
     "OPENBOOK_HINT",
     "OPENBOOK_HISTORY",
+    "OPENBOOK_MODEL_CACHE",
+    "OPENBOOK_LOCK_TIMEOUT",
 )
 HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
 _TRUE = ("1", "true", "yes", "on")
@@ -59,15 +65,16 @@ class Settings:
     indexes: Path
     history: Path
     runtime: RuntimeSettings
+    model_cache: Path | None = None
+    lock_timeout: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``env`` (default ``os.environ``); unset or empty variables take the defaults."""
         env = os.environ if env is None else env
-        root = _root()
         return cls(
-            models=Path(env.get("OPENBOOK_MODELS") or root / "models"),
-            indexes=Path(env.get("OPENBOOK_INDEXES") or root / "indexes"),
+            models=Path(env.get("OPENBOOK_MODELS") or _default_models()),
+            indexes=Path(env.get("OPENBOOK_INDEXES") or _default_indexes()),
             history=Path(env.get("OPENBOOK_HISTORY") or Path.home() / ".openbook_history"),
             runtime=RuntimeSettings(
                 reshape=_flag(env, "OPENBOOK_RESHAPE"),
@@ -75,6 +82,8 @@ class Settings:
                 threads=_count(env, "OPENBOOK_THREADS"),
                 hint=_choice(env, "OPENBOOK_HINT", HINTS, "LATENCY"),
             ),
+            model_cache=_model_cache(env),
+            lock_timeout=_seconds(env, "OPENBOOK_LOCK_TIMEOUT", 60.0),
         )
 
 
@@ -90,9 +99,48 @@ def settings() -> Settings:
     return found
 
 
-def _root() -> Path:
-    checkout = Path(__file__).resolve().parents[2]
-    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+def _checkout() -> Path | None:
+    """The source checkout this code runs from (``src/openbook`` beside ``pyproject.toml``), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "openbook").is_dir() else None
+
+
+def _default_models() -> Path:
+    checkout = _checkout()
+    return checkout / "models" if checkout else Path(__file__).resolve().parent / "default_models"
+
+
+def _default_indexes() -> Path:
+    checkout = _checkout()
+    if checkout:
+        return checkout / "indexes"
+    from platformdirs import user_data_path
+
+    return user_data_path("openbook") / "indexes"
+
+
+def _model_cache(env: Mapping[str, str]) -> Path | None:
+    value = env.get("OPENBOOK_MODEL_CACHE")
+    if value is not None and value.strip().lower() in _FALSE + ("off",):
+        return None
+    if value:
+        return Path(value)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("openbook") / "openvino"
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise OpenbookError(f"{name}={env[name]!r} is not a number of seconds")
+    return seconds
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -128,7 +176,12 @@ def indexes_dir() -> Path:
 
 def lock_timeout() -> float:
     """Seconds a writer waits for another writer of the same index (``OPENBOOK_LOCK_TIMEOUT``, default 60)."""
-    return float(os.environ.get("OPENBOOK_LOCK_TIMEOUT") or 60)
+    return settings().lock_timeout
+
+
+def model_cache_dir() -> Path | None:
+    """Where OpenVINO keeps compiled models between runs (``OPENBOOK_MODEL_CACHE``; None: no cache)."""
+    return settings().model_cache
 
 
 def resolve_model(name_or_path: str | Path | None, default: str) -> Path:

@@ -19,6 +19,9 @@ class Document:
     title: str = ""
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Where a page or section begins: (character offset into ``text``, "page" | "section", value); splitting gives each
+    # passage the page and section in force at its start (and ``last_page`` where it runs onto later pages).
+    marks: list[tuple[int, str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -56,13 +56,12 @@ def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert load_documents([path])[0].text == "Hello."
 
 
-def test_markdown_title_from_first_level_one_heading(tmp_path: Path) -> None:
-    text = "```\n# not a title\n```\n## Sub\n# The Title #\n\nBody *text*.\n"
-    md = write(tmp_path / "a.md", text)
+def test_markdown_is_clean_text_titled_by_its_first_level_one_heading(tmp_path: Path) -> None:
+    a = write(tmp_path / "a.md", "## Sub\n# The Title #\n\nBody *text*.\n")
     plain = write(tmp_path / "b.markdown", "No heading, just text.\n")
-    a, b = load_documents([md, plain])
-    assert (a.title, a.text) == ("The Title", text)
-    assert (b.title, b.text) == ("b", "No heading, just text.\n")
+    first, second = load_documents([a, plain])
+    assert (first.title, first.text) == ("The Title", "Sub\n\nThe Title\n\nBody text.")
+    assert (second.title, second.text) == ("b", "No heading, just text.")
 
 
 def test_html_visible_text_and_title(tmp_path: Path) -> None:
@@ -112,7 +111,7 @@ def test_folder_recursive_sorted_hidden_and_unsupported_skipped(tmp_path: Path) 
     write(tmp_path / "image.png", b"\x89PNG\x00\x00")
     write(tmp_path / "readme", "No suffix.")
     docs = load_documents([tmp_path])
-    assert [d.text for d in docs] == ["C.", "# Z\nZed.", "B."]
+    assert [d.text for d in docs] == ["C.", "Z\n\nZed.", "B.", "No suffix."]
     again = load_documents([tmp_path, tmp_path / "b.txt"])  # a file named twice is read once
     assert [d.id for d in again] == [d.id for d in docs]
 
@@ -139,11 +138,18 @@ def test_html_with_no_visible_text_is_empty(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "content", [b"abc\x00def", b"caf\xe9 latin-1", b"\xff\xfeh\x00i\x00"], ids=["nul", "latin1", "utf16"]
+    ("content", "reason"),
+    [(b"abc\x00def", "binary file"), (b"caf\xe9 latin-1", "not UTF-8 text")],
+    ids=["nul", "latin1"],
 )
-def test_binary_or_not_utf8(tmp_path: Path, content: bytes) -> None:
+def test_binary_or_not_utf8_when_strict(tmp_path: Path, content: bytes, reason: str) -> None:
     path = write(tmp_path / "file.txt", content)
-    fails([path], f"{path}: not a text file (binary or not UTF-8)")
+    fails([path], f"{path}: {reason}")
+
+
+def test_utf16_with_byte_order_mark(tmp_path: Path) -> None:
+    path = write(tmp_path / "wide.txt", "\ufeffWide text.".encode("utf-16-le"))
+    assert load_documents([path])[0].text == "Wide text."
 
 
 def test_jsonl_malformed_line(tmp_path: Path) -> None:
@@ -175,7 +181,7 @@ def test_folder_without_supported_files(tmp_path: Path) -> None:
     folder = tmp_path / "empty"
     write(folder / "x.csv", "a,b")
     write(folder / ".hidden.txt", "hidden")
-    assert fails([folder]) == f"{folder}: no .txt, .md, .html, .jsonl or .json files"
+    assert fails([folder]) == f"{folder}: no files to index"
 
 
 def test_duplicate_ids(tmp_path: Path) -> None:

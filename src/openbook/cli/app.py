@@ -26,6 +26,30 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 
+
+def _version(value: bool) -> None:
+    if value:
+        from openbook import __version__
+
+        print(f"openbook {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Ask questions of your own documents: semantic passage retrieval with extractive QA."""
+
+
+def _question(text: str) -> str:
+    if not text.strip():
+        raise OpenbookError("the question is empty: ask something, e.g. openbook ask \"what is a waggle dance\"")
+    return text
+
+
 IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name: letters, digits, '-', '_', '.'.")]
 IndexDirOpt = Annotated[
     Path | None, typer.Option("--index-dir", help="Folder holding the indexes (default: indexes/ or OPENBOOK_INDEXES).")
@@ -53,7 +77,10 @@ WhereOpt = Annotated[
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders: .txt .md .rst .html .pdf .docx .jsonl, SQuAD .json, README-like text."),
+    ],
     index: IndexOpt = "default",
     index_dir: IndexDirOpt = None,
     retriever: RetrieverOpt = None,
@@ -67,14 +94,24 @@ def index(
     sync: Annotated[
         bool, typer.Option("--sync", help="Also remove the documents of these folders whose files are gone.")
     ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first file that cannot be indexed.")] = False,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="Only files matching this glob (repeatable), e.g. '*.md'.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Leave out files and folders matching this glob (repeatable).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Split documents into passages, encode them and add them to an index (committed every few thousand passages;
-    run again after an interruption to continue)."""
+    run again after an interruption to continue).
+
+    Files in a folder that cannot be indexed are skipped with one warning each; a file named here must read cleanly."""
+    import itertools
     from dataclasses import asdict
 
     from openbook.index.vectors import check_kind
-    from openbook.ingest.loaders import load_documents
+    from openbook.ingest.scan import scan
     from openbook.retrieval.indexer import Indexer, Interrupted, check_passage_tokens
     from openbook.retrieval.retriever import Retriever
 
@@ -82,10 +119,15 @@ def index(
     check_passage_tokens(passage_tokens, r.manifest.passage_length - 2)  # options first, before any work
     if index_type is not None:
         check_kind(index_type, r.embedder.dimension)
-    docs = load_documents(paths)
     try:
         with display.progress_bar(enabled=not json_out) as update:
-            report = r.add(docs, passage_tokens=passage_tokens, progress=update, index_type=index_type)
+            found = scan(paths, include or (), exclude or (), strict=strict, on_problem=display.warn, progress=update)
+            docs = iter(found)  # streamed: read, split, encoded and committed in batches
+            first = next(docs, None)
+            if first is None and not sync:
+                raise OpenbookError(f"nothing to index: {found.summary()}")
+            stream = itertools.chain([first], docs) if first is not None else iter(())
+            report = r.add(stream, passage_tokens=passage_tokens, progress=update, index_type=index_type)
     except Interrupted as stop:  # typer turns a bare Ctrl-C into exit 130 with no word: say what was kept
         display.errors.print(str(stop), highlight=False)
         raise typer.Exit(130) from None
@@ -98,8 +140,10 @@ def index(
         )
     info = r.index.info()
     if json_out:
-        display.print_json({**asdict(report), "index": info})
+        problems = [asdict(p) for p in found.problems]
+        display.print_json({**asdict(report), "files": found.files, "problems": problems, "index": info})
         return
+    display.console.print(found.summary(), highlight=False, soft_wrap=True)
     display.console.print(
         f"[bold]{info['index']}[/]: {report.documents_added} added, {report.documents_updated} updated, "
         f"{report.documents_unchanged} unchanged, {report.documents_removed} removed; "
@@ -124,6 +168,7 @@ def search(
     from openbook.index.filters import parse_where
     from openbook.retrieval.retriever import Retriever
 
+    _question(question)
     if k < 1:
         raise OpenbookError("-k must be at least 1")
     wanted = parse_where(where) if where else None
@@ -162,6 +207,8 @@ def ask(
     from openbook.qa.pipeline import OpenBook
     from openbook.retrieval.retriever import Retriever
 
+    if question is not None:
+        _question(question)
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
     wanted = parse_where(where) if where else None

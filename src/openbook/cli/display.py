@@ -28,14 +28,36 @@ def snippet(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
 
 
+SHOWN_IN_LOCATION = ("page", "last_page", "section")  # shown by location() instead
+
+
 def metadata_line(metadata: dict[str, Any], limit: int = 160) -> str:
     """Metadata on one line, ``key: value · key: value``, cut at ``limit`` characters ("" when there is none)."""
     parts = []
     for key, value in metadata.items():
+        if key in SHOWN_IN_LOCATION:
+            continue
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         parts.append(f"{key}: {' '.join(str(shown).split())}")
     line = " · ".join(parts)
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def location(passage: Any) -> str:
+    """Where a passage is: ``/docs/manual.pdf, p. 12 § Installing`` (page and section where the document has them)."""
+    meta = getattr(passage, "metadata", None) or {}
+    where = passage.source or passage.doc_id
+    if "page" in meta:
+        last = meta.get("last_page")
+        where += f", pp. {meta['page']}–{last}" if last not in (None, meta["page"]) else f", p. {meta['page']}"
+    if meta.get("section"):
+        where += f" § {meta['section']}"
+    return where
+
+
+def warn(problem: Any) -> None:
+    """One line on stderr for a file skipped or read with a caveat."""
+    errors.print(Text.assemble(("warning: ", "yellow"), problem.line()), highlight=False, soft_wrap=True)
 
 
 def show_results(question: str, results: list[SearchResult]) -> None:
@@ -49,7 +71,7 @@ def show_results(question: str, results: list[SearchResult]) -> None:
             (f"{r.rank}. ", "bold cyan"),
             (f"{r.score:.3f} ", "green"),
             (where, "bold"),
-            (f"  [{r.passage.start}:{r.passage.end}] {r.passage.source}", "dim"),
+            (f"  [{r.passage.start}:{r.passage.end}] {location(r.passage)}", "dim"),
             (f"  ({found})" if found else "", "dim"),
         )
         console.print(head)
@@ -68,9 +90,16 @@ def show_table(title: str, rows: dict[str, Any]) -> None:
     console.print(table)
 
 
+PROGRESS_EVERY_S = 5.0
+
+
 @contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Any]:
-    """A rich progress display; yields ``update(stage, done, total)``."""
+    """A rich progress display, or when stderr is not a terminal one line per stage every few seconds (and when a
+    stage ends); yields ``update(stage, done, total)``."""
+    if enabled and not errors.is_terminal:
+        yield _progress_lines()
+        return
     progress = Progress(
         TextColumn("{task.description:>8}"),
         BarColumn(),
@@ -90,6 +119,25 @@ def progress_bar(enabled: bool = True) -> Iterator[Any]:
 
     with progress:
         yield update
+
+
+def _progress_lines() -> Any:
+    import time
+
+    start = time.monotonic()
+    last: dict[str, float] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last.get(stage, start) < PROGRESS_EVERY_S:
+            return
+        if done >= total and last.get(stage) == float("inf"):
+            return
+        last[stage] = float("inf") if done >= total else now
+        share = f" ({100 * done // total}%)" if total else ""
+        errors.print(f"{stage} {done}/{total}{share} at {now - start:.0f} s", highlight=False, soft_wrap=True)
+
+    return update
 
 
 def highlighted(text: str, start: int, end: int, context: int = 300) -> Text:
@@ -121,7 +169,8 @@ def show_answers(question: str, answers: list[Any]) -> None:
     console.print(highlighted(p.text, best.start, best.end), highlight=False)
     console.print(
         Text(
-            f"{p.title or p.doc_id} · {p.source} [{best.document_start}:{best.document_end}] · score {best.score:.2f} "
+            f"{p.title or p.doc_id} · {location(p)} [{best.document_start}:{best.document_end}] "
+            f"· score {best.score:.2f} "
             f"(span {best.span_score:.2f}, no-answer {best.no_answer_score:.2f}, "
             f"retrieval {best.retrieval_score:.3f} at rank {best.retrieval_rank})",
             style="dim",

@@ -1,52 +1,46 @@
-"""Files and folders to documents: plain text, Markdown, HTML, JSON Lines and SQuAD JSON.
+"""Files to documents, one reader per format: plain text, Markdown, reStructuredText, HTML, PDF, Word (.docx), JSON
+Lines and SQuAD JSON; files without a suffix (``README``, ``README.Debian``) are read as plain text when they are text.
 
-Document ids are stable across runs and relative to the folder indexed (a named file's own folder): the path for
-one-document files, ``PATH#LINE`` (or the record's own ``id``) for JSON Lines and ``PATH#ARTICLE/PARAGRAPH`` for SQuAD
-files. ``source`` keeps the resolved path.
+Document ids are stable across runs and relative to the folder indexed (a named file's own folder, see
+:func:`relative_id`): the path for one-document files, ``PATH#LINE`` (or the record's own ``id``) for JSON Lines and
+``PATH#ARTICLE/PARAGRAPH`` for SQuAD files; ``source`` keeps the resolved path. Folders are walked by
+:mod:`openbook.ingest.scan`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
 from openbook.errors import OpenbookError
+from openbook.ingest import markup
 from openbook.ingest.squad import parse_squad
+from openbook.ingest.text import UnreadableFile, decode, read_bytes, read_text_file
 from openbook.types import Document
 
-Reader = Callable[[Path], list[Document]]
+Note = tuple[str, str]  # (kind, message): a problem the reader worked around, e.g. ("not UTF-8", "read as …")
+Reader = Callable[[Path, "list[Note] | None"], list[Document]]
+
+# Files read as plain text whatever their suffix: README.Debian, NEWS.md.gz is not one (its suffix is .gz).
+PLAIN_NAMES = frozenset(
+    {"readme", "news", "changelog", "changes", "copying", "copyright", "license", "licence", "install", "authors"}
+    | {"todo", "thanks", "bugs", "hacking", "notice", "contributing", "faq", "history", "credits", "usage"}
+)
 
 
 def load_documents(paths: Sequence[str | Path]) -> list[Document]:
-    """Read every supported file named in ``paths`` or found in a named folder (recursively, sorted, hidden skipped).
+    """Every document in ``paths`` (files, or folders read recursively, sorted, hidden entries skipped), strictly.
 
-    Raises :class:`OpenbookError` for a missing path, an unsupported file, a file that is not UTF-8 text, an empty
-    document, malformed content, a folder with no supported files, or the same document id twice.
+    Raises :class:`OpenbookError` for a missing path, an unsupported file named explicitly, a file that is binary, not
+    UTF-8, empty or malformed, a folder with nothing to index, or the same document id twice. :func:`scan` is the
+    lenient form that skips bad files with a warning.
     """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    files: list[tuple[Path, Path]] = []
-    seen_files: set[Path] = set()
-    for given in paths:
-        root = Path(given) if Path(given).is_dir() else Path(given).parent
-        for path in _expand(Path(given)):
-            if path.resolve() not in seen_files:
-                seen_files.add(path.resolve())
-                files.append((path, root))
-    docs: list[Document] = []
-    origin: dict[str, Path] = {}
-    for path, root in files:
-        for doc in READERS[path.suffix.lower()](path):
-            doc.id = relative_id(doc.id, path, root)
-            if doc.id in origin:
-                raise OpenbookError(f"{path}: duplicate document id {doc.id!r} (first seen in {origin[doc.id]})")
-            origin[doc.id] = path
-            docs.append(doc)
-    return docs
+    from openbook.ingest.scan import scan
+
+    return list(scan(paths, strict=True))
 
 
 def relative_id(doc_id: str, path: Path, root: Path) -> str:
@@ -58,62 +52,94 @@ def relative_id(doc_id: str, path: Path, root: Path) -> str:
     return doc_id
 
 
-def read_text(path: Path) -> list[Document]:
+def reader_for(path: Path) -> Reader | None:
+    """The reader for ``path`` by its suffix; plain text for files without one or with a well-known name."""
+    reader = READERS.get(path.suffix.lower())
+    if reader is None and (not path.suffix or path.stem.lower() in PLAIN_NAMES):
+        return read_plain
+    return reader
+
+
+def read_text(path: Path, notes: list[Note] | None = None) -> list[Document]:
     """A plain-text file as one document titled with the file's stem."""
-    return [_single(path, _read(path), path.stem)]
+    return [_single(path, _text(path, notes), path.stem)]
 
 
-def read_markdown(path: Path) -> list[Document]:
-    """A Markdown file as one document, text as written, titled with its first ``# `` heading (else the stem)."""
-    text = _read(path)
-    return [_single(path, text, _markdown_title(text) or path.stem)]
+def read_plain(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    """A file without a known suffix (``README``, ``README.Debian``) as plain text titled with its name."""
+    return [_single(path, _text(path, notes), path.name)]
 
 
-def read_html(path: Path) -> list[Document]:
+def read_markdown(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    """A Markdown file as one document of clean text (no markup, front matter, comments or fence markers); headings
+    are section marks; titled with its front matter's title, else its first level-one heading, else the stem."""
+    clean = markup.markdown(_text(path, notes))
+    return [_single(path, clean.text, clean.title or path.stem, clean.marks)]
+
+
+def read_rst(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    """A reStructuredText file as one document of clean text; section titles are section marks, the first the title."""
+    clean = markup.rst(_text(path, notes))
+    return [_single(path, clean.text, clean.title or path.stem, clean.marks)]
+
+
+def read_html(path: Path, notes: list[Note] | None = None) -> list[Document]:
     """An HTML file as one document of its visible text, titled with its ``<title>`` (else the stem)."""
     parser = _HtmlText()
-    parser.feed(_read(path))
+    parser.feed(_text(path, notes))
     parser.close()
     return [_single(path, parser.text(), parser.title() or path.stem)]
 
 
-def read_jsonl(path: Path) -> list[Document]:
-    """One document per non-blank line: ``text`` (required), ``title`` and ``id`` optional, other keys as metadata."""
-    text = _read(path)
-    _require_content(path, text)
+def html_text(html: str) -> str:
+    """The visible text of an HTML fragment."""
+    parser = _HtmlText()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+def read_jsonl(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    """One document per non-blank line: ``text`` (required), ``title`` and ``id`` optional, other keys as metadata.
+
+    A bad line is skipped with a note (or raises when ``notes`` is None)."""
+    text = _text(path, notes)
     name = _name(path)
     docs = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise OpenbookError(f"{where}: malformed JSON: {e.msg}") from None
-        if not isinstance(record, dict):
-            raise OpenbookError(f'{where}: expected a JSON object with a string "text"')
-        body = record.pop("text", None)
-        if not isinstance(body, str):
-            raise OpenbookError(f'{where}: missing or non-string "text"')
-        if not body.strip():
-            raise OpenbookError(f"{where}: empty document")
-        title = record.pop("title", None)
-        if title is not None and not isinstance(title, str):
-            raise OpenbookError(f'{where}: "title" must be a string')
-        doc_id = record.pop("id", None)
-        if doc_id is not None and (isinstance(doc_id, bool) or not isinstance(doc_id, (str, int))):
-            raise OpenbookError(f'{where}: "id" must be a string or an integer')
-        docs.append(
-            Document(
-                id=str(doc_id) if doc_id is not None else f"{name}#{number}",
-                text=body,
-                title=title or "",
-                source=name,
-                metadata=record,
-            )
-        )
+            docs.append(_record(line, name, number, f"{path}:{number}"))
+        except OpenbookError as e:
+            if notes is None:
+                raise
+            notes.append(("bad line", f"line {number} skipped: {str(e).split(': ', 1)[1]}"))
+    if not docs:
+        raise UnreadableFile(path, "no valid lines", "malformed")
     return docs
+
+
+def _record(line: str, name: str, number: int, where: str) -> Document:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise OpenbookError(f"{where}: malformed JSON: {e.msg}") from None
+    if not isinstance(record, dict):
+        raise OpenbookError(f'{where}: expected a JSON object with a string "text"')
+    body = record.pop("text", None)
+    if not isinstance(body, str):
+        raise OpenbookError(f'{where}: missing or non-string "text"')
+    if not body.strip():
+        raise OpenbookError(f"{where}: empty document")
+    title = record.pop("title", None)
+    if title is not None and not isinstance(title, str):
+        raise OpenbookError(f'{where}: "title" must be a string')
+    doc_id = record.pop("id", None)
+    if doc_id is not None and (isinstance(doc_id, bool) or not isinstance(doc_id, (str, int))):
+        raise OpenbookError(f'{where}: "id" must be a string or an integer')
+    doc_id = str(doc_id) if doc_id is not None else f"{name}#{number}"
+    return Document(id=doc_id, text=body, title=title or "", source=name, metadata=record)
 
 
 def read_squad(path: Path) -> list[Document]:
@@ -131,47 +157,53 @@ def read_squad(path: Path) -> list[Document]:
     return docs
 
 
+def _read_squad(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    return read_squad(path)
+
+
+def _read_pdf(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    from openbook.ingest.pdf import read_pdf
+
+    return read_pdf(path)
+
+
+def _read_docx(path: Path, notes: list[Note] | None = None) -> list[Document]:
+    from openbook.ingest.office import read_docx
+
+    return read_docx(path)
+
+
 READERS: dict[str, Reader] = {
     ".txt": read_text,
+    ".text": read_text,
     ".md": read_markdown,
     ".markdown": read_markdown,
+    ".rst": read_rst,
+    ".rest": read_rst,
     ".html": read_html,
     ".htm": read_html,
+    ".pdf": _read_pdf,
+    ".docx": _read_docx,
     ".jsonl": read_jsonl,
-    ".json": read_squad,
+    ".json": _read_squad,
 }
 
 
-def _expand(path: Path) -> list[Path]:
-    """The files a named path stands for: itself, or a folder's supported files."""
-    if path.is_dir():
-        found = []
-        for folder, dirs, names in os.walk(path):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found += [Path(folder, n) for n in names if not n.startswith(".") and Path(n).suffix.lower() in READERS]
-        if not found:
-            raise OpenbookError(f"{path}: no .txt, .md, .html, .jsonl or .json files")
-        return sorted(found, key=lambda p: p.relative_to(path).parts)
-    if not path.exists():
-        raise OpenbookError(f"no such file or folder: {path}")
-    if path.suffix.lower() not in READERS:
-        kind = path.suffix or "(no suffix)"
-        raise OpenbookError(f"{path}: unsupported file type {kind} (expected {', '.join(READERS)})")
-    return [path]
+def _text(path: Path, notes: list[Note] | None) -> str:
+    """A text file's text; a fallback encoding is noted, or refused when ``notes`` is None."""
+    messages: list[str] | None = [] if notes is not None else None
+    text = read_text_file(path, messages)
+    if notes is not None and messages:
+        notes += [("not UTF-8", m) for m in messages]
+    return text
 
 
 def _read(path: Path) -> str:
-    """A file's text: UTF-8 (a byte-order mark allowed), never binary."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise OpenbookError(f"{path}: cannot read ({e.strerror or e})") from None
-    try:
-        if b"\x00" in data:
-            raise UnicodeError
-        return data.decode("utf-8-sig")
-    except UnicodeError:
-        raise OpenbookError(f"{path}: not a text file (binary or not UTF-8)") from None
+    """A file's text, strictly: UTF-8 (a byte-order mark allowed), never binary."""
+    text, note = decode(read_bytes(path), path)
+    if note is not None:
+        raise UnreadableFile(path, "not UTF-8 text", "not UTF-8")
+    return text
 
 
 def _name(path: Path) -> str:
@@ -180,27 +212,12 @@ def _name(path: Path) -> str:
 
 def _require_content(path: Path, text: str) -> None:
     if not text.strip():
-        raise OpenbookError(f"{path}: empty document")
+        raise UnreadableFile(path, "empty document", "empty")
 
 
-def _single(path: Path, text: str, title: str) -> Document:
+def _single(path: Path, text: str, title: str, marks: list | None = None) -> Document:
     _require_content(path, text)
-    return Document(id=_name(path), text=text, title=title, source=_name(path))
-
-
-_ATX_TITLE = re.compile(r" {0,3}# +(.+?)(?: +#+)? *")
-_FENCE = re.compile(r" {0,3}(```|~~~)")
-
-
-def _markdown_title(text: str) -> str | None:
-    """The first level-one ATX heading outside fenced code."""
-    fenced = False
-    for line in text.splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and (m := _ATX_TITLE.fullmatch(line.rstrip())):
-            return m.group(1).strip()
-    return None
+    return Document(id=_name(path), text=text, title=title, source=_name(path), marks=marks or [])
 
 
 class _HtmlText(HTMLParser):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
+from typing import Any
 
 from openbook.errors import OpenbookError
 from openbook.models.tokenization import WordPiece
@@ -80,7 +82,35 @@ def split_document(
     else:
         spans = _pack(text, tokenizer, units, counts, max_tokens, overlap_tokens)
     spans = _enforce_cap(text, tokenizer, spans, max_tokens)
-    return [Passage(text[s:e], doc.id, s, e, title=doc.title, source=doc.source) for s, e in spans]
+    where = _Marks(doc.marks)
+    return [
+        Passage(text[s:e], doc.id, s, e, title=doc.title, source=doc.source, metadata={**doc.metadata, **where(s, e)})
+        for s, e in spans
+    ]
+
+
+class _Marks:
+    """A document's page and section marks, asked for the values in force over a span."""
+
+    def __init__(self, marks: list[tuple[int, str, Any]]) -> None:
+        self.keys: dict[str, tuple[list[int], list[Any]]] = {}
+        for start, key, value in sorted(marks, key=lambda m: m[0]):
+            starts, values = self.keys.setdefault(key, ([], []))
+            starts.append(start)
+            values.append(value)
+
+    def __call__(self, start: int, end: int) -> dict[str, Any]:
+        """Each key's value at ``start``; for pages also ``last_page`` when the span runs onto a later page."""
+        out: dict[str, Any] = {}
+        for key, (starts, values) in self.keys.items():
+            first = bisect_right(starts, start) - 1
+            if first >= 0:
+                out[key] = values[first]
+            if key == "page":
+                last = bisect_right(starts, end - 1) - 1
+                if last > first >= 0:
+                    out["last_page"] = values[last]
+        return out
 
 
 def _wraps(text: str, start: int, end: int, newlines: str) -> bool:

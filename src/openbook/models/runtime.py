@@ -6,11 +6,39 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openvino as ov
 
-from openbook.config import RuntimeSettings, settings
+from openbook.config import RuntimeSettings, model_cache_dir, settings
 from openbook.errors import OpenbookError
 from openbook.models.tokenization import Batch
+
+
+def _import_openvino():  # noqa: ANN202 - the openvino module
+    """``import openvino`` without its model converter: the package imports ``openvino.tools.ovc`` eagerly, 0.7 s of
+    every start that only ``models build`` needs. ``ov.convert_model`` still works: it imports the converter on use."""
+    import sys
+
+    if "openvino" in sys.modules:
+        return sys.modules["openvino"]
+    blocked = "openvino.tools.ovc" not in sys.modules
+    if blocked:
+        sys.modules["openvino.tools.ovc"] = None  # type: ignore[assignment]  # makes its import fail, and be skipped
+    try:
+        import openvino
+    finally:
+        if blocked:
+            del sys.modules["openvino.tools.ovc"]
+    if not hasattr(openvino, "convert_model"):
+
+        def convert_model(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            from openvino.tools.ovc import convert_model as convert
+
+            return convert(*args, **kwargs)
+
+        openvino.convert_model = convert_model
+    return openvino
+
+
+ov = _import_openvino()
 
 ROLES = ("input_ids", "attention_mask", "token_type_ids", "position_ids")
 # Names seen in the wild for each role, in order of preference.
@@ -26,9 +54,18 @@ _core: ov.Core | None = None
 
 
 def core() -> ov.Core:
+    """The process's OpenVINO core; compiled models are cached on disk (:func:`openbook.config.model_cache_dir`), so a
+    later process loads a model in a fraction of the compile time."""
     global _core
     if _core is None:
         _core = ov.Core()
+        cache = model_cache_dir()
+        if cache is not None:
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+                _core.set_property({"CACHE_DIR": str(cache)})
+            except (OSError, RuntimeError):
+                pass  # a cache folder that cannot be made only costs the compile time
     return _core
 
 
@@ -134,7 +171,9 @@ class CompiledModel:
             compiled = self._compile_at(model, target, config)
             if compiled is None:
                 model = self._read()  # a reshape that failed may leave the model half changed
-        self._compiled = compiled or core().compile_model(model, "CPU", config)
+        # The file itself, not the model read above: the model cache then keys it by its path instead of hashing the
+        # whole graph and weights (0.3 s of each start here); a model left as read compiles the same either way.
+        self._compiled = compiled or core().compile_model(str(self.path), "CPU", config)
         self._request = self._compiled.create_infer_request()
 
     def _read(self) -> ov.Model:
