@@ -122,7 +122,8 @@ def index(
     try:
         with display.progress_bar(enabled=not json_out) as update:
             found = scan(paths, include or (), exclude or (), strict=strict, on_problem=display.warn, progress=update)
-            docs = iter(found)  # streamed: read, split, encoded and committed in batches
+            # streamed: read, split, encoded and committed in batches; --strict reads every file before writing
+            docs = iter(list(found) if strict else found)
             first = next(docs, None)
             if first is None and not sync:
                 raise OpenbookError(f"nothing to index: {found.summary()}")
