@@ -51,8 +51,8 @@ class Scan:
     def __iter__(self) -> Iterator[Document]:
         origin: dict[str, Path] = {}
         targets = self._targets()
-        for n, (path, named) in enumerate(targets, start=1):
-            for doc in self._read(path, named):
+        for n, (path, named, _root) in enumerate(targets, start=1):
+            for doc in self._read(path, named):  # _root: the folder indexed (a named file's own), for relative ids
                 if doc.id in origin:
                     raise OpenbookError(f"{path}: duplicate document id {doc.id!r} (first seen in {origin[doc.id]})")
                 origin[doc.id] = path
@@ -76,22 +76,23 @@ class Scan:
             text += "; with warnings: " + _counts(caveats)
         return text
 
-    def _targets(self) -> list[tuple[Path, bool]]:
-        """Every file to read, with whether it was named explicitly; a file named twice is read once."""
+    def _targets(self) -> list[tuple[Path, bool, Path]]:
+        """Every file to read, whether it was named explicitly, and the folder it was found from (a named file's own
+        folder); a file named twice is read once."""
         seen: set[Path] = set()
-        out: list[tuple[Path, bool]] = []
+        out: list[tuple[Path, bool, Path]] = []
         for given in self.paths:
             path = Path(given)
             if path.is_dir():
-                found = [(p, False) for p in self._walk(path)]
+                found = [(p, False, path) for p in self._walk(path)]
             elif path.exists() or path.is_symlink():
-                found = [(path, True)]
+                found = [(path, True, path.parent)]
             else:
                 raise OpenbookError(f"no such file or folder: {path}")
-            for p, named in found:
+            for p, named, root in found:
                 if p.resolve() not in seen:
                     seen.add(p.resolve())
-                    out.append((p, named))
+                    out.append((p, named, root))
         return out
 
     def _walk(self, root: Path) -> list[Path]:
