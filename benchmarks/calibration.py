@@ -26,7 +26,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "v1.1 dev, all indexed": {"file": "dev-v1.1.json"},
     "v1.1 dev, articles 1-40 indexed, 25-48 asked": {
         "file": "dev-v1.1.json",
-        "index_articles": range(0, 40),
+        "index_articles": range(40),
         "ask_articles": range(24, 48),
     },
     "v2.0 dev, own paragraph (reader alone)": {"file": "dev-v2.0.json", "own_paragraph": True},

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from openbook.qa.rerank import Weights
 from openbook.ingest.loaders import load_documents
 from openbook.qa.pipeline import OpenBook, RankedAnswer, rerank
+from openbook.qa.rerank import Weights
 from openbook.retrieval.retriever import Retriever
 from openbook.types import Passage
 
@@ -68,7 +68,7 @@ def test_a_question_about_something_absent_is_not_in_your_documents(book):
         assert 0.0 <= best.confidence < book.min_confidence and best.abstain, (question, best.text, best.confidence)
         kept = book.ask(question, min_confidence=0.0)[0]  # the best guess is still there, with the same confidence
         assert not kept.abstain and kept.text == best.text and kept.confidence == pytest.approx(best.confidence)
-    for question, expected in QUESTIONS.items():
+    for question in QUESTIONS:
         best = book.ask(question)[0]
         assert not best.abstain and best.confidence >= book.min_confidence, (question, best.confidence)
         assert all(0.0 <= a.confidence <= 1.0 for a in book.ask(question))

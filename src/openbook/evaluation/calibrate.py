@@ -35,7 +35,6 @@ from openbook.evaluation.qa import (
     tops,
 )
 from openbook.qa.confidence import READER_FEATURES, RETRIEVAL_FEATURES, Calibrator, fit
-from openbook.qa.rerank import Weights
 from openbook.reading.reader import Reader
 
 F1_SLACK = 0.2
@@ -86,7 +85,7 @@ def calibrate(
     """Choose weights, fit both calibrators and the threshold; returns (manifest section, report)."""
     every = run_setting(squad_file, reader, cache, mode=mode, k=k, progress=progress)
     partial = run_setting(
-        squad_file, reader, cache, range(0, absent_from), range(0, tune_articles), mode=mode, k=k, progress=progress
+        squad_file, reader, cache, range(absent_from), range(tune_articles), mode=mode, k=k, progress=progress
     )
     articles = np.array([i.asked.article for i in every])
     tune = [i for i, a in zip(every, articles) if a < tune_articles]
@@ -104,7 +103,7 @@ def calibrate(
         cal = _fit(train, RETRIEVAL_FEATURES)
         y = (train.right & ~train.impossible).astype(float)
         trials.append((_log_loss(cal.predict(train.x), y), w, cal, train))
-    loss, weights, retrieval_cal, train = min(trials, key=lambda t: t[0])
+    _, weights, retrieval_cal, train = min(trials, key=lambda t: t[0])
 
     reader_train = _join(
         tops(tune, weights, READER_FEATURES, weights.margin), tops(partial, weights, READER_FEATURES, weights.margin)
@@ -114,6 +113,11 @@ def calibrate(
 
     p_train = retrieval_cal.predict(train.x)
     threshold = choose_threshold(p_train[train.impossible], p_train[train.right & ~train.impossible])
+    retrieval_cal.meta["threshold"] = threshold
+    p_reader = reader_cal.predict(reader_train.x)
+    reader_cal.meta["threshold"] = choose_threshold(
+        p_reader[reader_train.impossible], p_reader[reader_train.right & ~reader_train.impossible]
+    )
     fitted_on = f"{Path(squad_file).name} articles 1-{tune_articles} (open-book, {mode}, k={k}; 1-{absent_from} indexed for absent answers)"
     for cal in (retrieval_cal, reader_cal):
         cal.meta["fitted_on"] = fitted_on

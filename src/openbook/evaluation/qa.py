@@ -13,11 +13,11 @@ question read with its own paragraph (``own_paragraph``: the reader alone, as SQ
 from __future__ import annotations
 
 import itertools
-from collections import Counter
-from functools import lru_cache
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,10 @@ import numpy as np
 from openbook.evaluation.signals import Asked, Setting, extract
 from openbook.evaluation.squad import normalize_answer
 from openbook.qa.confidence import (
-    READER_FEATURES,
-    RETRIEVAL_FEATURES,
     Calibrator,
     Confidence,
     auroc,
     expected_calibration_error,
-    fit,
     reliability,
 )
 from openbook.qa.pipeline import CANDIDATES, RIVALS, RankedAnswer, join, rerank
@@ -198,7 +195,7 @@ def tops(items: Sequence[Item], weights: Weights, names: Sequence[str], margin_w
 def calibration(p: np.ndarray, right: np.ndarray) -> dict[str, Any]:
     """ECE (15 equal-mass bins), AUROC, Brier score and the reliability bins of confidences ``p``."""
     return {
-        "questions": int(len(p)),
+        "questions": len(p),
         "accuracy": round(float(right.mean()), 4),
         "mean_confidence": round(float(p.mean()), 4),
         "ece": round(expected_calibration_error(p, right.astype(float)), 4),

@@ -198,13 +198,13 @@ def extract(
 class _Unpickler(pickle.Unpickler):
     """Reads what this module wrote when run as ``python -m`` (its classes then live in ``__main__``)."""
 
-    def find_class(self, module: str, name: str):  # noqa: ANN201
+    def find_class(self, module: str, name: str):
         if module == "__main__" and name in ("Pair", "Asked", "Setting"):
             return globals()[name]
         return super().find_class(module, name)
 
 
-def _loads(data: bytes):  # noqa: ANN202
+def _loads(data: bytes):
     import io
 
     return _Unpickler(io.BytesIO(data)).load()
@@ -218,8 +218,8 @@ SETTINGS = {
     # name: (file, indexed articles, asked articles, own paragraph, stride); names as evaluation.qa's
     "dev-v1.1-indexall-hybrid-k5-askall": ("dev-v1.1.json", None, None, False, 3),
     # absent topics for fitting: 13-24
-    "dev-v1.1-index1-12-hybrid-k5-ask1-24": ("dev-v1.1.json", range(0, 12), range(0, 24), False, 3),
-    "dev-v1.1-index1-40-hybrid-k5-ask25-48": ("dev-v1.1.json", range(0, 40), range(24, 48), False, 3),
+    "dev-v1.1-index1-12-hybrid-k5-ask1-24": ("dev-v1.1.json", range(12), range(24), False, 3),
+    "dev-v1.1-index1-40-hybrid-k5-ask25-48": ("dev-v1.1.json", range(40), range(24, 48), False, 3),
     "dev-v2.0-own-askall": ("dev-v2.0.json", None, None, True, 3),
     "dev-v2.0-indexall-hybrid-k5-askall": ("dev-v2.0.json", None, None, False, 10),
 }

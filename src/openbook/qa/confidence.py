@@ -61,8 +61,7 @@ _NUMBER_QUESTION = re.compile(
 )
 _WHO_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.IGNORECASE)
 _NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand million "
-    "billion half century decade january february march april may june july august september october november december".split()
+    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million", "billion", "half", "century", "decade", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 )
 
 class Candidate(Protocol):
@@ -303,7 +302,7 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = 15) -> list[dict[str, 
     """Per equal-mass bin: mean confidence, accuracy and size (the reliability diagram)."""
     order = np.argsort(p, kind="stable")
     return [
-        {"confidence": round(float(p[b].mean()), 4), "accuracy": round(float(y[b].mean()), 4), "n": int(len(b))}
+        {"confidence": round(float(p[b].mean()), 4), "accuracy": round(float(y[b].mean()), 4), "n": len(b)}
         for b in np.array_split(order, bins)
         if len(b)
     ]
@@ -333,7 +332,7 @@ class Confidence:
         if name not in calibrators:
             return cls(FALLBACK, float(section.get("threshold", DEFAULT_THRESHOLD)))
         found = Calibrator.from_dict(calibrators[name])
-        return cls(found, float(section.get("threshold", DEFAULT_THRESHOLD)))
+        return cls(found, float(found.meta.get("threshold", section.get("threshold", DEFAULT_THRESHOLD))))
 
     def predict(
         self, question: str, answers: Sequence[Any], candidates: Sequence[Any], hits: Sequence[Any]

@@ -66,9 +66,9 @@ def _widen_left(text: str, start: int) -> int:
         start = _word_start(text, start - 2)
     # the head of a dotted name: "path." before "join()"
     head = _NAME_HEAD.search(text, max(0, start - 80), start) if start and text[start - 1] in "./:" else None
-    if head is not None and (text[start].isalnum() or text[start] == "_"):
-        if head.start() == 0 or not text[head.start() - 1].isalnum():
-            start = head.start()
+    word_follows = text[start].isalnum() or text[start] == "_"
+    if head is not None and word_follows and (head.start() == 0 or not text[head.start() - 1].isalnum()):
+        start = head.start()
     # punctuation that opens the token: "-g", "--all", ".bashrc", "/etc"
     j = start
     while j > 0 and text[j - 1] in LEADING:
