@@ -130,3 +130,21 @@ def test_eval_record_keeps_the_figures_in_the_model_manifest(tmp_path, vocab, st
         "eval", "retrieval", str(squad), "--retriever", str(standin_dir / "dynamic"), "--record", env_indexes=tmp_path
     )
     assert bare.returncode == 1 and len(bare.stderr.strip().splitlines()) == 1 and "manifest.json" in bare.stderr
+
+
+def test_ask_says_not_in_your_documents_with_the_best_guess_underneath(tmp_path, vocab):
+    indexes = tmp_path / "indexes"
+    assert run("index", str(CORPUS), "--index", "demo", env_indexes=indexes).returncode == 0
+    question = "Who won the 2018 football world cup?"
+    shown = run("ask", question, "--index", "demo", env_indexes=indexes)
+    assert shown.returncode == 0, shown.stderr
+    assert "Not in your documents." in shown.stdout and "Best guess:" in shown.stdout and "confidence" in shown.stdout
+    data = json.loads(run("ask", question, "--index", "demo", "--json", env_indexes=indexes).stdout)
+    best = data["answers"][0]
+    assert best["abstain"] is True and 0.0 <= best["confidence"] < 1.0
+    forced = json.loads(
+        run("ask", question, "--index", "demo", "--json", "--min-confidence", "0", env_indexes=indexes).stdout
+    )
+    assert forced["answers"][0]["abstain"] is False and forced["answers"][0]["answer"] == best["answer"]
+    bad = run("ask", question, "--index", "demo", "--min-confidence", "2", env_indexes=indexes)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "--min-confidence" in bad.stderr

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from openbook.qa.rerank import Weights
 from openbook.ingest.loaders import load_documents
 from openbook.qa.pipeline import OpenBook, RankedAnswer, rerank
+from openbook.qa.rerank import Weights
 from openbook.retrieval.retriever import Retriever
 from openbook.types import Passage
 
@@ -57,6 +57,43 @@ def test_answers_are_distinct(book):
         for b in answers[:i]:
             same = a.passage.id == b.passage.id
             assert not (same and a.start < b.end and b.start < a.end), "overlapping spans of one passage"
+
+
+ABSENT = ["Who won the 2018 football world cup?", "What is the capital of France?"]
+
+
+def test_a_question_about_something_absent_is_not_in_your_documents(book):
+    for question in ABSENT:
+        best = book.ask(question)[0]
+        assert 0.0 <= best.confidence < book.min_confidence and best.abstain, (question, best.text, best.confidence)
+        kept = book.ask(question, min_confidence=0.0)[0]  # the best guess is still there, with the same confidence
+        assert not kept.abstain and kept.text == best.text and kept.confidence == pytest.approx(best.confidence)
+    for question in QUESTIONS:
+        best = book.ask(question)[0]
+        assert not best.abstain and best.confidence >= book.min_confidence, (question, best.confidence)
+        assert all(0.0 <= a.confidence <= 1.0 for a in book.ask(question))
+
+
+def test_min_confidence_of_the_book_is_the_default_of_ask(book):
+    strict = OpenBook(retriever=book.retriever, reader=book.reader, k=5, min_confidence=1.0)
+    question = next(iter(QUESTIONS))
+    assert strict.ask(question)[0].abstain
+    assert not strict.ask(question, min_confidence=0.0)[0].abstain
+
+
+def test_answer_dict_holds_confidence_and_passage(book):
+    best = book.ask(next(iter(QUESTIONS)))[0]
+    d = best.to_dict()
+    assert d["confidence"] == round(best.confidence, 4) and d["abstain"] is False
+    assert d["passage"]["text"] == best.passage.text and d["passage"]["doc_id"] == best.passage.doc_id
+    assert d["passage"]["text"][d["start"] : d["end"]] == best.passage.text[best.start : best.end]
+
+
+def test_next_best_answers_are_not_fragments_of_the_best():
+    best = _candidate("the French engineer Augustin Fresnel", 9.0, 0.0, 0.5, 1, 0)
+    fragment = _candidate("Augustin Fresnel", 8.0, 0.0, 0.5, 2, 10)  # another passage, the same words
+    other = _candidate("Thomas Stevenson", 7.0, 0.0, 0.5, 3, 0)
+    assert [a.text for a in rerank([best, fragment, other], Weights(), 3)] == [best.text, other.text]
 
 
 def _candidate(text, span, null, ret, pid, start):

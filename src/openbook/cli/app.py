@@ -188,6 +188,13 @@ def search(
 
 
 ReaderOpt = Annotated[str | None, typer.Option("--reader", help="Reader model folder or file.")]
+MinConfidenceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--min-confidence",
+        help="Below this confidence (0-1) the answer is 'not in your documents' (default: the reader's threshold).",
+    ),
+]
 
 
 @app.command()
@@ -201,6 +208,7 @@ def ask(
     mode: ModeOpt = DEFAULT_MODE,
     nprobe: NprobeOpt = None,
     where: WhereOpt = None,
+    min_confidence: MinConfidenceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
@@ -213,8 +221,10 @@ def ask(
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
     wanted = parse_where(where) if where else None
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise OpenbookError("--min-confidence must be between 0 and 1")
     found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)
-    book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers)
+    book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers, min_confidence=min_confidence)
     if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
         raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
     if question is None:
@@ -334,6 +344,26 @@ def eval_reader(
         display.show_table(f"reader on {squad_file.name}", result)
 
 
+def _articles(spec: str | None) -> range | None:
+    """``"25-48"`` (1-based, inclusive) as a 0-based range; None for all."""
+    if spec is None:
+        return None
+    first, _, last = spec.partition("-")
+    try:
+        a, b = int(first), int(last or first)
+    except ValueError:
+        raise OpenbookError(f"articles must be given as FIRST-LAST (1-based), e.g. 25-48, not {spec!r}") from None
+    if a < 1 or b < a:
+        raise OpenbookError(f"articles must be given as FIRST-LAST with 1 <= FIRST <= LAST, not {spec!r}")
+    return range(a - 1, b)
+
+
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache", help="Folder keeping what was searched and read, so that a rerun reads nothing again."),
+]
+
+
 @eval_app.command("qa")
 def eval_qa(
     squad_file: Annotated[Path, typer.Argument(help="A SQuAD-format JSON file.")],
@@ -342,21 +372,69 @@ def eval_qa(
     reader: ReaderOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    index_articles: Annotated[
+        str | None, typer.Option("--index-articles", help="Index only these articles (e.g. 1-40); default all.")
+    ] = None,
+    ask_articles: Annotated[
+        str | None, typer.Option("--ask-articles", help="Ask only these articles' questions (e.g. 25-48).")
+    ] = None,
+    own_paragraph: Annotated[
+        bool, typer.Option("--own-paragraph", help="Read each question with its own paragraph (the reader alone).")
+    ] = False,
+    min_confidence: MinConfidenceOpt = None,
+    cache: CacheOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Open-book QA: index all paragraphs, retrieve, read, rerank; EM/F1 of the top answer and each signal's share."""
-    from openbook.evaluation.qa import evaluate_qa
-    from openbook.retrieval.fusion import check_mode
+    """Open-book QA: EM/F1 of the top answer, calibration of its confidence, and abstention by confidence.
+
+    Questions whose article is not indexed (--index-articles/--ask-articles) and SQuAD v2.0's unanswerable questions
+    have no answer to find: the report gives how often openbook abstains on them, and coverage, precision and F1 of
+    what it answers, at the threshold and along a curve of thresholds.
+    """
     from openbook.config import resolve_model
+    from openbook.evaluation.qa import evaluate_qa
     from openbook.reading.reader import Reader
+    from openbook.retrieval.fusion import check_mode
 
     model = Reader(resolve_model(reader, DEFAULT_READER))
-    with display.progress_bar(enabled=not json_out) as update:
-        result = evaluate_qa(squad_file, retriever, model, k=k, mode=check_mode(mode), limit=limit, progress=update)
+    if True:
+        result = evaluate_qa(
+            squad_file, retriever, model, k=k, mode=check_mode(mode), limit=limit,
+            progress=lambda line: display.errors.print(line) if not json_out else None,
+            index_articles=_articles(index_articles), ask_articles=_articles(ask_articles),
+            own_paragraph=own_paragraph, min_confidence=min_confidence, cache=cache,
+        )
     if json_out:
         display.print_json(result)
     else:
         display.show_table(f"open-book QA on {squad_file.name}", result)
+
+
+@eval_app.command("calibrate")
+def eval_calibrate(
+    squad_file: Annotated[Path, typer.Argument(help="SQuAD v1.1 dev (or another SQuAD v1.1-format file).")],
+    reader: ReaderOpt = None,
+    cache: CacheOpt = None,
+    record: Annotated[
+        bool, typer.Option("--record", help="Keep the calibrator, weights and threshold in the reader's manifest.json.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit the answer-confidence calibrator and choose the reranking weights on articles 1-24 (report 25-48)."""
+    from openbook.config import resolve_model
+    from openbook.evaluation.calibrate import calibrate, record as keep
+    from openbook.reading.reader import Reader
+
+    model = Reader(resolve_model(reader, DEFAULT_READER))
+    section, report = calibrate(
+        squad_file, model, cache, progress=lambda line: display.errors.print(line) if not json_out else None
+    )
+    if record:
+        report["recorded_in"] = str(keep(model, section))
+    if json_out:
+        display.print_json(report)
+    else:
+        display.show_table(f"confidence calibration on {squad_file.name}", report)
 
 
 @models_app.command("list")

@@ -157,15 +157,36 @@ def highlighted(text: str, start: int, end: int, context: int = 300) -> Text:
     return out
 
 
+def confidence_label(value: float) -> str:
+    """A confidence as a person reads it: ``87%``."""
+    return "–" if value != value else f"{100 * value:.0f}%"
+
+
 def show_answers(question: str, answers: list[Any]) -> None:
-    """The best answer highlighted in its passage, its source and scores, then the next best answers."""
+    """The best answer highlighted in its passage, its confidence and source, then the next best answers.
+
+    When the best answer's confidence is below the threshold, the reply is "not in your documents" and the best
+    guess follows, marked as a guess.
+    """
     console.print(Text.assemble(("Q: ", "bold"), question))
     if not answers:
         console.print("[yellow]No answer found in the retrieved passages.[/]")
         return
     best = answers[0]
     p = best.passage
-    console.print(Text.assemble(("A: ", "bold"), (best.text, "bold green")))
+    if best.abstain:
+        console.print(Text.assemble(("A: ", "bold"), ("Not in your documents.", "bold yellow")))
+        console.print(
+            Text.assemble(
+                ("Best guess: ", "dim"), (best.text, "bold"), (f"  (confidence {confidence_label(best.confidence)})", "dim")
+            )
+        )
+    else:
+        console.print(
+            Text.assemble(
+                ("A: ", "bold"), (best.text, "bold green"), (f"  (confidence {confidence_label(best.confidence)})", "")
+            )
+        )
     console.print(highlighted(p.text, best.start, best.end), highlight=False)
     console.print(
         Text(
@@ -179,8 +200,8 @@ def show_answers(question: str, answers: list[Any]) -> None:
     if p.metadata:
         console.print(Text(metadata_line(p.metadata), style="dim"), highlight=False)
     if len(answers) > 1:
-        table = Table("#", "answer", "score", "source", box=None, title="next best", title_justify="left")
+        table = Table("#", "answer", "confidence", "source", box=None, title="next best", title_justify="left")
         for n, a in enumerate(answers[1:], start=2):
-            table.add_row(str(n), a.text, f"{a.score:.2f}", a.passage.title or a.passage.doc_id)
+            table.add_row(str(n), a.text, confidence_label(a.confidence), a.passage.title or a.passage.doc_id)
         console.print(table)
     console.print()

@@ -34,6 +34,7 @@ class ModelManifest:
     source_sha256: str = ""
     squad_version: int | None = None
     measured: dict[str, Any] = field(default_factory=dict)
+    confidence: dict[str, Any] = field(default_factory=dict)  # readers: the answer-confidence calibrator (qa.confidence)
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / MANIFEST

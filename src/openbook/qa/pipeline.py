@@ -1,25 +1,35 @@
-"""Open-book question answering: retrieve the top passages, read them all, rank the answers (QA reranking)."""
+"""Open-book question answering: retrieve the top passages, read them all, rank the answers (QA reranking), and say
+how likely each answer is to be right (a calibrated confidence; below the threshold: "not in your documents")."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
 from openbook.config import DEFAULT_READER, resolve_model
-from openbook.reading.reader import Reader
+from openbook.qa.confidence import Confidence
+from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
+from openbook.reading.reader import Answer, Reader
 from openbook.retrieval.retriever import Retriever, Where
 from openbook.types import Passage, SearchResult
 
 DEFAULT_K = 5
 DEFAULT_TOP_ANSWERS = 5
 CANDIDATES = 50  # reader answers per question that reranking chooses from
+RIVALS = 2  # answers ranked at least, so that the best one's lead over the next is known
 
 
 @dataclass
 class RankedAnswer:
-    """An answer with every score that went into its rank; ``start``/``end`` index its passage's text."""
+    """An answer with every score that went into its rank; ``start``/``end`` index its passage's text.
+
+    ``confidence`` is the estimated probability that the answer is right (see ``qa.confidence``); ``abstain`` is True
+    when it is below the threshold in force: a top answer with ``abstain`` means "not in your documents", the answer
+    being only the best guess.
+    """
 
     text: str
     score: float
@@ -30,6 +40,8 @@ class RankedAnswer:
     passage: Passage
     start: int
     end: int
+    confidence: float = math.nan
+    abstain: bool = False
 
     @property
     def margin(self) -> float:
@@ -44,10 +56,12 @@ class RankedAnswer:
     def document_end(self) -> int:
         return self.passage.start + self.end
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         p = self.passage
         return {
             "answer": self.text,
+            "confidence": round(self.confidence, 4),
+            "abstain": self.abstain,
             "score": round(self.score, 4),
             "span_score": round(self.span_score, 4),
             "no_answer_score": round(self.no_answer_score, 4),
@@ -66,27 +80,90 @@ class RankedAnswer:
         }
 
 
+def _words(text: str) -> list[str]:
+    return text.lower().split()
+
+
+def _inside(part: list[str], whole: list[str]) -> bool:
+    """Whether ``part`` is a run of consecutive words of ``whole``."""
+    n = len(part)
+    return 0 < n <= len(whole) and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
+
+
+def _same_place(a: RankedAnswer, b: RankedAnswer) -> bool:
+    """Whether two answers overlap in the same document (passages of one document may overlap)."""
+    if a.passage.id == b.passage.id and a.passage.id is not None:
+        return a.start < b.end and b.start < a.end
+    return a.passage.doc_id == b.passage.doc_id and a.document_start < b.document_end and b.document_start < a.document_end
+
+
 def rerank(candidates: Sequence[RankedAnswer], weights: Weights, top: int) -> list[RankedAnswer]:
-    """Score candidates with ``weights``, best first, each answer once: a candidate with the same text as a better one,
-    or overlapping a better one in the same passage ("the French engineer X" under "X"), is left out."""
+    """Score candidates with ``weights``, best first, each answer once.
+
+    A candidate is left out when a better one has the same text, overlaps it in the same document ("the French
+    engineer X" under "X"), or holds it or is held by it word for word (a fragment of the best answer is no next-best).
+    """
     for c in candidates:
         c.score = weights.score(c.span_score, c.no_answer_score, c.retrieval_score)
     kept: list[RankedAnswer] = []
-    texts: set[str] = set()
+    words: list[list[str]] = []
     for c in sorted(candidates, key=lambda a: a.score, reverse=True):
-        key = " ".join(c.text.lower().split())
-        overlaps = any(k.passage.id == c.passage.id and k.start < c.end and c.start < k.end for k in kept)
-        if key in texts or overlaps:
+        w = _words(c.text)
+        if any(_same_place(k, c) or _inside(w, kw) or _inside(kw, w) for k, kw in zip(kept, words)):
             continue
         kept.append(c)
-        texts.add(key)
+        words.append(w)
         if len(kept) == top:
             break
     return kept
 
 
+def join(found: Sequence[SearchResult], answers: Sequence[Answer]) -> list[RankedAnswer]:
+    """The reader's answers over the passages of ``found`` as unranked candidates (no-answer verdicts left out)."""
+    out = []
+    for a in answers:
+        if a.is_no_answer:
+            continue
+        hit = found[a.passage_index]
+        out.append(
+            RankedAnswer(
+                text=a.text,
+                score=a.score,
+                span_score=a.score,
+                no_answer_score=a.no_answer_score,
+                retrieval_score=hit.score,
+                retrieval_rank=hit.rank,
+                passage=hit.passage,
+                start=a.start,
+                end=a.end,
+            )
+        )
+    return out
+
+
+def answer(
+    question: str,
+    found: Sequence[SearchResult],
+    candidates: list[RankedAnswer],
+    weights: Weights,
+    confidence: Confidence,
+    top: int,
+    threshold: float,
+) -> list[RankedAnswer]:
+    """Rank one question's candidates and give each kept answer its confidence and abstain flag."""
+    kept = rerank(candidates, weights, max(top, RIVALS))
+    for a, p in zip(kept, confidence.predict(question, kept, candidates, found)):
+        a.confidence = float(p)
+        a.abstain = bool(p < threshold)
+    return kept[:top]
+
+
 class OpenBook:
-    """Ask questions of an index: ``ask(question)`` or, batched, ``ask_many(questions)``."""
+    """Ask questions of an index: ``ask(question)`` or, batched, ``ask_many(questions)``.
+
+    ``min_confidence`` is the threshold below which an answer is marked ``abstain`` (None: the reader's default, kept
+    in its manifest).
+    """
 
     def __init__(
         self,
@@ -96,54 +173,57 @@ class OpenBook:
         k: int = DEFAULT_K,
         top_answers: int = DEFAULT_TOP_ANSWERS,
         weights: Weights | None = None,
+        min_confidence: float | None = None,
     ) -> None:
         self.retriever = retriever or Retriever(index)
         self.reader = reader if isinstance(reader, Reader) else Reader(resolve_model(reader, DEFAULT_READER))
         self.k = k
         self.top_answers = top_answers
-        self.weights = weights or DEFAULT_WEIGHTS.get(self.retriever.mode, SPAN_ONLY)
+        chosen = (self.reader.manifest.confidence or {}).get("weights", {}).get(self.retriever.mode)
+        # the weights chosen with the reader's calibrator, else the defaults of the retrieval mode
+        self.weights = weights or (Weights(**chosen) if chosen else DEFAULT_WEIGHTS.get(self.retriever.mode, SPAN_ONLY))
+        self.confidence = Confidence.for_reader(self.reader.manifest.confidence, self.retriever.mode)
+        self.min_confidence = self.confidence.threshold if min_confidence is None else min_confidence
 
     def ask(
-        self, question: str, k: int | None = None, top_answers: int | None = None, where: Where = None
+        self,
+        question: str,
+        k: int | None = None,
+        top_answers: int | None = None,
+        min_confidence: float | None = None,
+        where: Where = None,
     ) -> list[RankedAnswer]:
-        """The best answers to ``question`` from the top ``k`` passages (those whose metadata passes ``where``)."""
-        return self.ask_many([question], k, top_answers, where)[0]
+        """The best answers to ``question`` from the top ``k`` passages (those whose metadata passes ``where``), best
+        first."""
+        return self.ask_many([question], k, top_answers, min_confidence, where)[0]
 
     def ask_many(
-        self, questions: Sequence[str], k: int | None = None, top_answers: int | None = None, where: Where = None
+        self,
+        questions: Sequence[str],
+        k: int | None = None,
+        top_answers: int | None = None,
+        min_confidence: float | None = None,
+        where: Where = None,
     ) -> list[list[RankedAnswer]]:
         """Answers for many questions, encoded, searched and read in shared batches."""
         top = self.top_answers if top_answers is None else top_answers
-        return [rerank(c, self.weights, top) for c in self.candidates(questions, k, where)]
+        threshold = self.min_confidence if min_confidence is None else min_confidence
+        return [
+            answer(q, found, cands, self.weights, self.confidence, top, threshold)
+            for q, (found, cands) in zip(questions, self.read(questions, k, where))
+        ]
 
-    def candidates(
+    def read(
         self, questions: Sequence[str], k: int | None = None, where: Where = None
-    ) -> list[list[RankedAnswer]]:
-        """Every answer the reader proposes in the top ``k`` passages of each question, unranked."""
-        hits = self.retriever.search_many(questions, k or self.k, where=where)
+    ) -> list[tuple[list[SearchResult], list[RankedAnswer]]]:
+        """Each question's top ``k`` hits and every answer the reader proposes in them, unranked."""
+        k = k or self.k
+        hits = self.retriever.search_many(questions, k, where=where)
         read = self.reader.read_batch(
             [(q, [h.passage for h in found]) for q, found in zip(questions, hits)], top_k=CANDIDATES
         )
-        return [self._join(found, answers) for found, answers in zip(hits, read)]
+        return [(found, join(found, answers)) for found, answers in zip(hits, read)]
 
-    @staticmethod
-    def _join(found: list[SearchResult], answers) -> list[RankedAnswer]:
-        out = []
-        for a in answers:
-            if a.is_no_answer:
-                continue
-            hit = found[a.passage_index]
-            out.append(
-                RankedAnswer(
-                    text=a.text,
-                    score=a.score,
-                    span_score=a.score,
-                    no_answer_score=a.no_answer_score,
-                    retrieval_score=hit.score,
-                    retrieval_rank=hit.rank,
-                    passage=hit.passage,
-                    start=a.start,
-                    end=a.end,
-                )
-            )
-        return out
+    def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[RankedAnswer]]:
+        """Every answer the reader proposes in the top ``k`` passages of each question, unranked."""
+        return [cands for _, cands in self.read(questions, k)]

@@ -4,7 +4,8 @@
 
 ``span`` is start + end logit, ``null`` the passage's [CLS] score (the default reader learnt it as "the answer is not in
 this passage"), ``retrieval`` the passage's retrieval score. All three are comparable across passages, so the fused
-score is too. The default weights were chosen on SQuAD v1.1 dev articles 1-24 (``openbook eval qa --tune``).
+score is too. A reader's manifest may hold weights chosen with its confidence calibrator (``openbook eval calibrate``,
+on SQuAD v1.1 dev articles 1-24); ``OpenBook`` uses those for their retrieval mode and these defaults otherwise.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from openbook.errors import OpenbookError
 from openbook.models.runtime import CompiledModel
 from openbook.models.specs import describe
 from openbook.models.tokenization import LENGTH_STEP, WordPiece, padded_length  # noqa: F401 (LENGTH_STEP: benchmarks)
+from openbook.reading.spans import adjust_span, display_text
 from openbook.types import Passage
 
 DEFAULT_TOP_K = 5
@@ -48,7 +49,8 @@ PassageLike = Passage | str
 
 @dataclass
 class Answer:
-    """An answer span: ``start``/``end`` are character offsets into its passage's text (``text == passage_text[start:end]``).
+    """An answer span: ``start``/``end`` are character offsets into its passage's text; ``text`` is
+    ``passage_text[start:end]`` as shown (line-end hyphenation joined, white space collapsed: see ``reading.spans``).
 
     ``score`` is ``start_logit + end_logit``; ``no_answer_score`` is the null score of its passage. A no-answer
     (``is_no_answer``) has empty text and the null score as its score.
@@ -310,18 +312,23 @@ def rank(
     no_answer: bool,
     threshold: float,
 ) -> list[Answer]:
-    """The ``top_k`` best distinct answers (same passage and characters: best score kept), no-answer first if due."""
+    """The ``top_k`` best distinct answers, no-answer first if due.
+
+    Each span is widened to whole tokens (:func:`adjust_span`) before answers are told apart (same passage and
+    characters: the best score is kept); ``text`` is the span as shown (:func:`display_text`), while ``start``/``end``
+    index the passage's original text.
+    """
     texts = [_text(p) for p in passages]
     order = np.argsort(-spans.score, kind="stable")
     seen: set[tuple[int, int, int]] = set()
     answers: list[Answer] = []
     for i in order:
-        key = (int(spans.passage[i]), int(spans.start[i]), int(spans.end[i]))
-        if key in seen:
+        p = int(spans.passage[i])
+        s, e = adjust_span(texts[p], int(spans.start[i]), int(spans.end[i]))
+        if (p, s, e) in seen or s >= e:
             continue
-        seen.add(key)
-        p, s, e = key
-        answers.append(Answer(texts[p][s:e], float(spans.score[i]), s, e, passages[p], p, spans.nulls[p]))
+        seen.add((p, s, e))
+        answers.append(Answer(display_text(texts[p][s:e]), float(spans.score[i]), s, e, passages[p], p, spans.nulls[p]))
         if len(answers) == top_k:
             break
     if no_answer and spans.nulls:

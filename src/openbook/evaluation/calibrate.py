@@ -1,0 +1,163 @@
+"""Fit the answer-confidence calibrator and choose the reranking weights with it, on SQuAD v1.1 dev articles 1-24.
+
+Two settings are read (once each; :mod:`openbook.evaluation.signals`): every paragraph indexed with every question
+asked, and only articles 1-12 indexed with the questions of 1-24 asked, so that 13-24 give questions whose answer is
+in no indexed document. On the tuning articles alone:
+
+1. the reranking weights are ranked by the top answer's F1 on a wide grid; among those within ``F1_SLACK`` points of
+   the best, the pair whose fitted calibrator has the lowest log-loss is kept (weights and calibrator chosen jointly);
+2. two calibrators are fitted on the top answers of both settings ("right" = F1 ≥ 0.5; absent-answer questions are
+   never right): ``retrieval`` with every feature, ``reader`` with the reader's own;
+3. the default threshold is the least confidence at which ``ABSTAIN_TARGET`` of the absent-answer questions are
+   abstained on, unless that drops more than ``1 − KEEP_TARGET`` of the right answers.
+
+Figures on the other articles (25-48) are reported apart; nothing there is used to choose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openbook.evaluation.qa import (
+    WIDE_MARGIN_GRID,
+    WIDE_RETRIEVAL_GRID,
+    Tops,
+    _matrices,
+    abstention,
+    calibration,
+    ranked_weights,
+    run_setting,
+    score_weights,
+    tops,
+)
+from openbook.qa.confidence import READER_FEATURES, RETRIEVAL_FEATURES, Calibrator, fit
+from openbook.reading.reader import Reader
+
+F1_SLACK = 0.2
+CONTENDERS = 8
+ABSTAIN_TARGET = 0.975
+KEEP_TARGET = 0.96
+L2 = 1.0
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _join(a: Tops, b: Tops) -> Tops:
+    return Tops(
+        np.vstack([a.x, b.x]),
+        np.concatenate([a.em, b.em]),
+        np.concatenate([a.f1, b.f1]),
+        a.texts + b.texts,
+        np.concatenate([a.impossible, b.impossible]),
+    )
+
+
+def _fit(train: Tops, names) -> Calibrator:
+    y = (train.right & ~train.impossible).astype(float)
+    return fit(train.x, y, names, l2=L2)
+
+
+def choose_threshold(p_absent: np.ndarray, p_right: np.ndarray) -> float:
+    """The least threshold abstaining on ``ABSTAIN_TARGET`` of ``p_absent``, capped to keep ``KEEP_TARGET`` of
+    ``p_right`` (confidences of absent-answer questions and of right answers)."""
+    wanted = float(np.quantile(p_absent, ABSTAIN_TARGET)) if len(p_absent) else 0.5
+    cap = float(np.quantile(p_right, 1 - KEEP_TARGET)) if len(p_right) else 1.0
+    return round(min(wanted, cap) + 1e-4, 4)
+
+
+def calibrate(
+    squad_file: Path,
+    reader: Reader,
+    cache: Path | None = None,
+    tune_articles: int = 24,
+    absent_from: int = 12,
+    mode: str = "hybrid",
+    k: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Choose weights, fit both calibrators and the threshold; returns (manifest section, report)."""
+    every = run_setting(squad_file, reader, cache, mode=mode, k=k, progress=progress)
+    partial = run_setting(
+        squad_file, reader, cache, range(absent_from), range(tune_articles), mode=mode, k=k, progress=progress
+    )
+    articles = np.array([i.asked.article for i in every])
+    tune = [i for i, a in zip(every, articles) if a < tune_articles]
+    held = [i for i, a in zip(every, articles) if a >= tune_articles]
+    matrices = _matrices(every)
+    tune_rows = np.flatnonzero(articles < tune_articles)
+    held_rows = np.flatnonzero(articles >= tune_articles)
+
+    ranked = ranked_weights(matrices, tune_rows, WIDE_MARGIN_GRID, WIDE_RETRIEVAL_GRID)
+    best_f1 = ranked[0][0]
+    contenders = [w for f, w in ranked if f >= best_f1 - F1_SLACK][:CONTENDERS]
+    trials = []
+    for w in contenders:
+        train = _join(tops(tune, w, RETRIEVAL_FEATURES, None), tops(partial, w, RETRIEVAL_FEATURES, None))
+        cal = _fit(train, RETRIEVAL_FEATURES)
+        y = (train.right & ~train.impossible).astype(float)
+        trials.append((_log_loss(cal.predict(train.x), y), w, cal, train))
+    _, weights, retrieval_cal, train = min(trials, key=lambda t: t[0])
+
+    reader_train = _join(
+        tops(tune, weights, READER_FEATURES, weights.margin), tops(partial, weights, READER_FEATURES, weights.margin)
+    )
+    reader_cal = _fit(reader_train, READER_FEATURES)
+    reader_cal.meta["margin_weight"] = weights.margin
+
+    p_train = retrieval_cal.predict(train.x)
+    threshold = choose_threshold(p_train[train.impossible], p_train[train.right & ~train.impossible])
+    retrieval_cal.meta["threshold"] = threshold
+    p_reader = reader_cal.predict(reader_train.x)
+    reader_cal.meta["threshold"] = choose_threshold(
+        p_reader[reader_train.impossible], p_reader[reader_train.right & ~reader_train.impossible]
+    )
+    fitted_on = f"{Path(squad_file).name} articles 1-{tune_articles} (open-book, {mode}, k={k}; 1-{absent_from} indexed for absent answers)"
+    for cal in (retrieval_cal, reader_cal):
+        cal.meta["fitted_on"] = fitted_on
+    section = {
+        "threshold": threshold,
+        "weights": {mode: {"margin": weights.margin, "retrieval": weights.retrieval}, "reader": {"margin": weights.margin, "retrieval": 0.0}},
+        "calibrators": {"retrieval": retrieval_cal.to_dict(), "reader": reader_cal.to_dict()},
+        "fitted_on": fitted_on,
+        "right": "F1 >= 0.5 against the gold answers",
+    }
+
+    test = tops(held, weights, RETRIEVAL_FEATURES, None)
+    test.p = retrieval_cal.predict(test.x)
+    train.p = p_train
+    report = {
+        "weights": {"margin": weights.margin, "retrieval": weights.retrieval},
+        "contenders": [
+            {"margin": w.margin, "retrieval": w.retrieval, "f1 1-24": f, "log_loss": round(l, 4)}
+            for (l, w, _, _), f in zip(trials, [score_weights(matrices, w, tune_rows)["f1"] for w in contenders])
+        ],
+        "threshold": threshold,
+        f"articles 1-{tune_articles}": {**score_weights(matrices, weights, tune_rows), "at_threshold": abstention(train, threshold)},
+        f"articles {tune_articles + 1}+": {
+            **score_weights(matrices, weights, held_rows),
+            "calibration": calibration(test.p, test.right),
+            "at_threshold": abstention(test, threshold),
+        },
+        "all": score_weights(matrices, weights, np.arange(len(every))),
+        "calibrator_weights": dict(zip(RETRIEVAL_FEATURES, [round(float(v), 3) for v in retrieval_cal.weights])),
+    }
+    return section, report
+
+
+def record(reader: Reader, section: dict[str, Any]) -> Path:
+    """Keep the calibrator section in the reader's manifest.json."""
+    from openbook.errors import OpenbookError
+    from openbook.models.manifest import MANIFEST
+
+    if not (reader.folder / MANIFEST).is_file():
+        raise OpenbookError(f"no {MANIFEST} in {reader.folder} to record the calibrator in")
+    reader.manifest.confidence = section
+    return reader.manifest.save(reader.folder)
+

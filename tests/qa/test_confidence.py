@@ -1,0 +1,93 @@
+"""The answer-confidence calibrator: a probability in [0, 1], monotone in the fused score, fitted by numpy alone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from openbook.qa.confidence import (
+    FALLBACK,
+    READER_FEATURES,
+    RETRIEVAL_FEATURES,
+    Calibrator,
+    Confidence,
+    auroc,
+    expected_calibration_error,
+    fit,
+)
+from tests.conftest import DEFAULT_READER
+
+
+def _synthetic(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Features where being right depends on the fused score and the margin through a known logistic curve."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, len(READER_FEATURES))) * 3 + 5
+    fused = x[:, READER_FEATURES.index("fused")]
+    margin = x[:, READER_FEATURES.index("margin")]
+    truth = 1 / (1 + np.exp(-(0.8 * (fused - 5) + 0.5 * (margin - 5))))
+    return x, (rng.random(n) < truth).astype(float)
+
+
+def test_fitted_calibrator_is_calibrated_and_discriminates():
+    x, y = _synthetic()
+    cal = fit(x[:3000], y[:3000], READER_FEATURES)
+    p = cal.predict(x[3000:])
+    assert ((p >= 0) & (p <= 1)).all()
+    assert expected_calibration_error(p, y[3000:]) < 0.05
+    assert auroc(p, y[3000:]) > 0.85
+    again = Calibrator.from_dict(json.loads(json.dumps(cal.to_dict())))  # as kept in a manifest
+    np.testing.assert_allclose(again.predict(x[3000:]), p, atol=1e-5)
+
+
+def test_a_negative_weight_on_the_fused_score_is_refused():
+    x, y = _synthetic()
+    fused = READER_FEATURES.index("fused")
+    x[:, fused] = -x[:, fused]  # now a higher fused score means *less* often right
+    cal = fit(x, y, READER_FEATURES)
+    assert cal.weights[fused] >= 0
+
+
+def _monotone_in_fused(cal: Calibrator) -> None:
+    i = cal.names.index("fused")
+    base = np.tile(cal.mean, (201, 1))
+    base[:, i] = cal.mean[i] + np.linspace(-6, 6, 201) * cal.scale[i]
+    rng = np.random.default_rng(1)
+    for row in (cal.mean, cal.mean + rng.normal(size=len(cal.mean)) * cal.scale):  # at the mean and elsewhere
+        grid = np.tile(row, (201, 1))
+        grid[:, i] = base[:, i]
+        p = cal.predict(grid)
+        assert ((p >= 0) & (p <= 1)).all()
+        assert (np.diff(p) >= 0).all()
+
+
+def test_fitted_calibrator_is_monotone_in_the_fused_score():
+    x, y = _synthetic()
+    _monotone_in_fused(fit(x, y, READER_FEATURES))
+
+
+def test_default_reader_calibrators_are_monotone_and_bounded():
+    manifest = json.loads((DEFAULT_READER / "manifest.json").read_text(encoding="utf-8"))
+    section = manifest.get("confidence")
+    if not section:
+        pytest.skip("the default reader has no calibrator (run: openbook eval calibrate dev-v1.1.json --record)")
+    assert 0 < section["threshold"] < 1
+    for mode, names in (("hybrid", RETRIEVAL_FEATURES), ("dense", READER_FEATURES)):
+        conf = Confidence.for_reader(section, mode)
+        assert conf.calibrator.names == names
+        _monotone_in_fused(conf.calibrator)
+
+
+def test_metrics_on_known_inputs():
+    y = np.array([0, 0, 1, 1], dtype=float)
+    assert auroc(np.array([0.1, 0.2, 0.8, 0.9]), y) == 1.0
+    assert auroc(np.array([0.9, 0.8, 0.2, 0.1]), y) == 0.0
+    assert auroc(np.full(4, 0.5), y) == 0.5
+    assert expected_calibration_error(np.array([0.0, 0.0, 1.0, 1.0]), y, bins=2) == 0.0
+    assert expected_calibration_error(np.full(4, 0.75), y, bins=1) == pytest.approx(0.25)
+
+
+def test_a_reader_without_a_calibrator_falls_back_to_its_margin():
+    conf = Confidence.for_reader({}, "hybrid")
+    assert conf.calibrator is FALLBACK and conf.threshold == 0.5
