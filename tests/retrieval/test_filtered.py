@@ -93,7 +93,8 @@ def test_lexical_search_never_loads_the_embedder(retriever, no_model):
 
 
 def test_cli_lexical_search_with_where_loads_no_model(retriever, no_model):
-    args = ["search", QUESTION, "--index", str(retriever.index_path), "--mode", "lexical", "-k", "2", "--json"]
+    where = ["--index", retriever.index_path.name, "--index-dir", str(retriever.index_path.parent)]
+    args = ["search", QUESTION, *where, "--mode", "lexical", "-k", "2", "--json"]
     result = CliRunner().invoke(app, [*args, "--where", "topic=tax"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

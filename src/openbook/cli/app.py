@@ -159,6 +159,7 @@ def search(
     question: Annotated[str, typer.Argument(help="A question in plain words.")],
     k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
     index: IndexOpt = "default",
+    index_dir: IndexDirOpt = None,
     retriever: RetrieverOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
     nprobe: NprobeOpt = None,
@@ -173,7 +174,8 @@ def search(
     if k < 1:
         raise OpenbookError("-k must be at least 1")
     wanted = parse_where(where) if where else None
-    results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k, where=wanted)
+    found = Retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
+    results = found.search(question, k, where=wanted)
     if json_out:
         display.print_json(
             {
@@ -203,6 +205,7 @@ def ask(
     k: Annotated[int, typer.Option("-k", help="How many passages to read.")] = 5,
     top_answers: Annotated[int, typer.Option("--top-answers", "-n", help="How many answers to show.")] = 3,
     index: IndexOpt = "default",
+    index_dir: IndexDirOpt = None,
     retriever: RetrieverOpt = None,
     reader: ReaderOpt = None,
     mode: ModeOpt = DEFAULT_MODE,
@@ -223,7 +226,7 @@ def ask(
     wanted = parse_where(where) if where else None
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise OpenbookError("--min-confidence must be between 0 and 1")
-    found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)
+    found = Retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
     book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers, min_confidence=min_confidence)
     if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
         raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
