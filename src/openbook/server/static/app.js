@@ -46,11 +46,23 @@ function basename(path) {
   return String(path || "").split(/[\\/]/).pop();
 }
 
-// The passage with the answer's characters [start, end) in a <mark>.
+const CONTEXT = 260; // characters of the passage shown on each side of the answer
+
+// Where to cut ``text`` near ``at``, moved to a space so no word is split.
+function cut(text, at, forward) {
+  if (at <= 0) return 0;
+  if (at >= text.length) return text.length;
+  const space = forward ? text.indexOf(" ", at) : text.lastIndexOf(" ", at);
+  return space < 0 ? at : space;
+}
+
+// The passage around the answer's characters [start, end), the answer in a <mark>; "…" where it is cut.
 function highlighted(text, start, end) {
   const inside = start >= 0 && end <= text.length && start < end;
   if (!inside) return el("p", { class: "passage" }, text);
-  return el("p", { class: "passage" }, text.slice(0, start), el("mark", {}, text.slice(start, end)), text.slice(end));
+  const from = cut(text, start - CONTEXT, false), to = cut(text, end + CONTEXT, true);
+  return el("p", { class: "passage" }, from > 0 ? "… " : "", text.slice(from, start).trimStart(),
+    el("mark", {}, text.slice(start, end)), text.slice(end, to).trimEnd(), to < text.length ? " …" : "");
 }
 
 function passageOf(answer) {
@@ -181,7 +193,9 @@ function upload(files) {
     if (xhr.status === 401) askForToken();
     if (xhr.status >= 200 && xhr.status < 300) {
       const added = data.documents_added + data.documents_updated;
-      status.textContent = `Indexed ${added} document${added === 1 ? "" : "s"} (${data.passages_added} passages).`;
+      const passages = data.passages_added;
+      status.textContent = `Indexed ${added} document${added === 1 ? "" : "s"} ` +
+        `(${passages} passage${passages === 1 ? "" : "s"}).`;
     } else {
       status.textContent = data.error || `Upload failed (${xhr.status}).`;
     }
