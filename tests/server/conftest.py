@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the server tests need the serve extra (pip install -e '.[serve]')")
 
-from openbook.server.app import create_app  # noqa: E402
-from openbook.server.settings import ServerSettings  # noqa: E402
+from openbook.server.app import create_app
+from openbook.server.settings import ServerSettings
 
 CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus"
 VOLCANO = "What is the largest volcano in the solar system?"

@@ -37,7 +37,7 @@ def ids(client) -> set[str]:
     return {d["id"] for d in client.get("/documents").json()["documents"]}
 
 
-# --- reads --------------------------------------------------------------------------------------------------------------
+# --- reads ------------------------------------------------------------------------------------------------------------
 def test_health_ready_info(client):
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["status"] == "ready"
@@ -92,7 +92,7 @@ def test_documents_list(client):
     assert client.get("/documents", params={"limit": 2}).json()["count"] == 2
 
 
-# --- writes -------------------------------------------------------------------------------------------------------------
+# --- writes -----------------------------------------------------------------------------------------------------------
 def test_upload_ask_remove(client, served):
     path = served[1]
     text = b"The zorblax engine was invented by Ada Quux in the town of Pellow in 1911."
@@ -129,14 +129,15 @@ def test_json_documents_and_remove_by_encoded_id(client):
 
 def test_markdown_and_jsonl_uploads_keep_the_loaders_ids(client):
     files = [
-        ("files", ("guide.md", b"# Sourdough\n\nA starter is flour and water kept alive by wild yeast.", "text/markdown")),
+        ("files", ("guide.md", b"# Sourdough\n\nA starter is flour and water kept alive by wild yeast.", "text/plain")),
         ("files", ("facts.jsonl", b'{"id": "fact-1", "text": "Tin melts at 232 degrees."}\n{"text": "Lead is soft."}\n',
                    "application/jsonl")),
     ]
     r = client.post("/documents", files=files)
     assert r.status_code == 200, r.json()
     added = set(r.json()["documents"])
-    assert "uploads/guide.md" in added and "fact-1" in added and any(i.startswith("uploads/facts.jsonl#") for i in added)
+    assert "uploads/guide.md" in added and "fact-1" in added
+    assert any(i.startswith("uploads/facts.jsonl#") for i in added)
     titles = {d["id"]: d["title"] for d in client.get("/documents").json()["documents"]}
     assert titles["uploads/guide.md"] == "Sourdough"
     for doc_id in added:
@@ -144,7 +145,7 @@ def test_markdown_and_jsonl_uploads_keep_the_loaders_ids(client):
     assert not added & ids(client)
 
 
-# --- bad input: 400 -----------------------------------------------------------------------------------------------------
+# --- bad input: 400 ---------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "body, message",
     [
@@ -205,7 +206,7 @@ def test_other_bad_document_requests_are_400(client):
     assert r.status_code == 400
 
 
-# --- 404, 405, 409, 413 -------------------------------------------------------------------------------------------------
+# --- 404, 405, 409, 413 -----------------------------------------------------------------------------------------------
 def test_not_found(client):
     assert client.get("/no-such-endpoint").json() == {"error": "not found"}
     assert client.get("/no-such-endpoint").status_code == 404

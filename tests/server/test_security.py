@@ -61,8 +61,8 @@ def test_unsafe_upload_names_are_refused(name):
 
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "openbook.cli", "serve", *args], capture_output=True, text=True, timeout=120,
-        env={**os.environ, **(env or {})},
+        [sys.executable, "-m", "openbook.cli", "serve", *args],
+        check=False, capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
     )
 
 

@@ -12,7 +12,9 @@ from openbook.retrieval.fusion import DEFAULT_MODE
 
 def serve(
     index: Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")] = "default",
-    host: Annotated[str, typer.Option(help="Address to listen on (anything but loopback needs --token).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (anything but loopback needs --token).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     token: Annotated[
         str | None,
@@ -24,7 +26,9 @@ def serve(
     cors: Annotated[
         list[str] | None, typer.Option("--cors", help="An origin allowed to call the API from a browser (repeat).")
     ] = None,
-    retriever: Annotated[str | None, typer.Option("--retriever", help="Retriever model (default: the index's own).")] = None,
+    retriever: Annotated[
+        str | None, typer.Option("--retriever", help="Retriever model (default: the index's own).")
+    ] = None,
     reader: Annotated[str | None, typer.Option("--reader", help="Reader model folder or file.")] = None,
     mode: Annotated[str, typer.Option("--mode", help="Default retrieval: dense, lexical or hybrid.")] = DEFAULT_MODE,
     max_upload_mb: Annotated[int, typer.Option(help="Largest upload (all its files), in MiB.")] = 32,

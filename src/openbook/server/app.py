@@ -255,7 +255,7 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return f"{where}: {message}" if where else message
 
 
-# --- errors, security, documentation -----------------------------------------------------------------------------------
+# --- errors, security, documentation ----------------------------------------------------------------------------------
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OpenbookError)
     async def openbook_error(request: Request, exc: OpenbookError) -> JSONResponse:

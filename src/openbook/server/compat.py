@@ -47,7 +47,7 @@ def answer_json(answer: Any) -> dict[str, Any]:
     return data
 
 
-# --- optional keyword arguments ----------------------------------------------------------------------------------------
+# --- optional keyword arguments ---------------------------------------------------------------------------------------
 def accepts(function: Any, name: str) -> bool:
     return name in inspect.signature(function).parameters
 

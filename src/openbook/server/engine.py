@@ -199,7 +199,10 @@ class WriterSide:
                 os.replace(staging / name, self.upload_dir / name)
             return result
         except OpenbookError as exc:  # the loader names the staging path; the client knows only its file's name
-            raise OpenbookError(str(exc).replace(str(staging.resolve()) + os.sep, "").replace(str(staging) + os.sep, ""))
+            message = str(exc)
+            for shown in (str(staging.resolve()) + os.sep, str(staging) + os.sep):
+                message = message.replace(shown, "")
+            raise OpenbookError(message) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

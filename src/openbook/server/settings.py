@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from openbook.retrieval.fusion import DEFAULT_MODE
 
 MIB = 1024 * 1024

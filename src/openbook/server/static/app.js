@@ -67,7 +67,8 @@ function highlighted(text, start, end) {
 
 function passageOf(answer) {
   if (answer.passage && typeof answer.passage === "object") return answer.passage;
-  return { text: answer.passage || "", title: answer.title, source: answer.source, doc_id: answer.document, metadata: {} };
+  return { text: answer.passage || "", title: answer.title, source: answer.source, doc_id: answer.document,
+    metadata: {} };
 }
 
 function sourceLine(passage) {
@@ -156,7 +157,8 @@ function documentRow(doc) {
   const button = el("button", { type: "button", class: "secondary remove", "aria-label": "Remove " + title,
     "data-id": doc.id }, "Remove");
   button.addEventListener("click", () => removeDocument(doc.id, title));
-  return el("tr", { "data-id": doc.id }, el("td", {}, title), el("td", { class: "source" }, basename(doc.source) || doc.id),
+  return el("tr", { "data-id": doc.id }, el("td", {}, title),
+    el("td", { class: "source" }, basename(doc.source) || doc.id),
     el("td", {}, doc.passages ?? ""), el("td", {}, button));
 }
 
