@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--sequential-seconds", type=float, default=20.0, help="in-process rate, before and after")
     parser.add_argument("--write-every", type=float, default=4.0, help="seconds between the writer's uploads")
-    parser.add_argument("--max-batch", type=int, default=32)
+    parser.add_argument("--max-batch", type=int, default=16, help="the server's --max-batch (its default: 16)")
     args = parser.parse_args()
 
     index = build_index(args.squad)

@@ -3,6 +3,7 @@
 
 const $ = (selector) => document.querySelector(selector);
 const TOKEN_KEY = "openbook-token";
+const LISTED = 500; // documents listed on the page
 
 // --- talking to the API --------------------------------------------------------------------------------------------
 function authHeaders() {
@@ -144,8 +145,10 @@ async function ask(event) {
 async function loadDocuments() {
   const body = $("#document-table tbody");
   try {
-    const data = await api("GET", "/documents");
-    $("#documents-title").textContent = `Documents (${data.count})`;
+    const data = await api("GET", "/documents?limit=" + LISTED);
+    const total = Number(($("#status").dataset.documents)) || data.count;
+    $("#documents-title").textContent = data.count < total ? `Documents (first ${data.count} of ${total})`
+      : `Documents (${data.count})`;
     body.replaceChildren(...data.documents.map(documentRow));
   } catch (error) {
     body.replaceChildren(el("tr", {}, el("td", { colspan: "4", class: "error" }, error.message)));
@@ -171,7 +174,12 @@ async function removeDocument(id, title) {
   } catch (error) {
     status.textContent = error.message;
   }
-  await Promise.all([loadDocuments(), loadInfo()]);
+  await refreshDocuments();
+}
+
+async function refreshDocuments() {
+  try { await loadInfo(); } catch (error) { $("#status").textContent = error.message; }
+  await loadDocuments();
 }
 
 function upload(files) {
@@ -196,12 +204,12 @@ function upload(files) {
     if (xhr.status >= 200 && xhr.status < 300) {
       const added = data.documents_added + data.documents_updated;
       const passages = data.passages_added;
-      status.textContent = `Indexed ${added} document${added === 1 ? "" : "s"} ` +
-        `(${passages} passage${passages === 1 ? "" : "s"}).`;
+      status.textContent = added === 0 ? "Already indexed: nothing changed."
+        : `Indexed ${added} document${added === 1 ? "" : "s"} (${passages} passage${passages === 1 ? "" : "s"}).`;
     } else {
       status.textContent = data.error || `Upload failed (${xhr.status}).`;
     }
-    await Promise.all([loadDocuments(), loadInfo()]);
+    await refreshDocuments();
   };
   xhr.onerror = () => { box.hidden = true; status.textContent = "Upload failed: the server could not be reached."; };
   xhr.send(form);
@@ -224,6 +232,7 @@ function setUpDrop() {
 async function loadInfo() {
   const info = await api("GET", "/info");
   $("#status").textContent = `${info.index}: ${info.documents} documents, ${info.passages} passages`;
+  $("#status").dataset.documents = info.documents;
   return info;
 }
 
