@@ -69,9 +69,9 @@ class LiveServer:
         self.thread.join(30)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(corpus_index, tmp_path_factory) -> Iterator[LiveServer]:
-    """A real server on a copy of the corpus index, models loaded."""
+    """A real server on a copy of the corpus index, models loaded; tests that add documents remove them again."""
     import httpx
 
     path = copy_index(corpus_index, tmp_path_factory.mktemp("live"))

@@ -331,8 +331,9 @@ def test_no_cors_unless_asked(client):
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_cors_for_the_named_origin_only(corpus_index):
-    app = create_app(ServerSettings(index=str(corpus_index), cors=("http://app.example",)))
+def test_cors_for_the_named_origin_only(corpus_index, tmp_path):
+    no_models = str(tmp_path / "none")  # CORS needs no models: this app never loads any
+    app = create_app(ServerSettings(index=str(corpus_index), reader=no_models, cors=("http://app.example",)))
     with TestClient(app) as client:
         ok = client.options("/ask", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
         assert ok.headers["access-control-allow-origin"] == "http://app.example"
@@ -353,3 +354,32 @@ def test_empty_index_is_served_and_the_first_upload_creates_it(tmp_path):
         best = client.post("/ask", json={"question": "Where do quokkas live?"}).json()["answers"][0]
         assert "Rottnest" in best["answer"]
         assert json.loads((tmp_path / "fresh" / "index.json").read_text())["generation"] == 1
+
+
+def test_filters_are_applied_or_refused_never_ignored(client):
+    """``where`` reaches the library's filters where it has them; where it does not yet, the request is refused."""
+    docs = [
+        {"id": "f/2021", "text": "The Brimble kettle whistles at 97 degrees.", "metadata": {"year": 2021}},
+        {"id": "f/2019", "text": "The Brimble kettle whistled at 95 degrees.", "metadata": {"year": 2019}},
+    ]
+    assert client.post("/documents", json={"documents": docs}).status_code == 200
+    try:
+        for body in ({"where": ["year=2021"]}, {"filters": "year=2021"}):
+            r = client.post("/search", json={"question": "Brimble kettle degrees", "k": 5, **body})
+            if r.status_code == 400:
+                assert "does not support metadata filters" in r.json()["error"]
+                continue
+            assert r.status_code == 200 and r.json()["results"]
+            assert {hit["passage"]["doc_id"] for hit in r.json()["results"]} == {"f/2021"}
+    finally:
+        for doc in docs:
+            client.delete("/documents/" + doc["id"].replace("/", "%2F"))
+
+
+def test_min_confidence_is_applied_or_refused_never_ignored(client):
+    r = client.post("/ask", json={"question": VOLCANO, "min_confidence": 0.99})
+    if r.status_code == 400:
+        assert "does not support a confidence threshold" in r.json()["error"]
+        return
+    answers = r.json()["answers"]
+    assert answers and all(a["abstain"] == (a["confidence"] < 0.99) for a in answers)
