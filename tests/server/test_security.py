@@ -113,3 +113,13 @@ def test_real_server_checks_the_token_on_every_api_request(corpus_index, tmp_pat
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_cli_says_so_in_one_line_when_the_port_is_taken():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = run_cli("--port", str(taken.getsockname()[1]))
+    assert done.returncode == 1
+    assert "cannot listen on 127.0.0.1" in done.stderr and "in use" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -64,6 +64,24 @@ def serve(
         max_upload_bytes=max_upload_mb * MIB,
         max_batch=max_batch,
     )
+    _check_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"openbook serve: index {index} at http://{shown}:{port}/ (API description at /docs); Ctrl-C stops")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", server_header=False)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before any model loads, when the address cannot be listened on (e.g. the port is taken)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OpenbookError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise OpenbookError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
