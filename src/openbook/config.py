@@ -23,6 +23,11 @@ def indexes_dir() -> Path:
     return Path(os.environ.get("OPENBOOK_INDEXES") or _root() / "indexes")
 
 
+def ray_address() -> str | None:
+    """The Ray cluster that searches sharded indexes (``OPENBOOK_RAY``: an address, or ``local``); None: threads."""
+    return os.environ.get("OPENBOOK_RAY") or None
+
+
 def resolve_model(name_or_path: str | Path | None, default: str) -> Path:
     """A model path as given, or a model name looked up under :func:`models_dir`."""
     if name_or_path is None:

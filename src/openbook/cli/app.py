@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from openbook.cli import display
+from openbook.cli import display, encode
 from openbook.errors import OpenbookError
 from openbook.retrieval.fusion import DEFAULT_MODE
 from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir, resolve_index
@@ -23,6 +23,7 @@ models_app = typer.Typer(help="Build and list models.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-format files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
+encode.register(app)  # encode, shard (Ray and shards: src/openbook/scale/)
 
 IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
 RetrieverOpt = Annotated[
@@ -39,7 +40,7 @@ ModeOpt = Annotated[
 
 @app.command()
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")] = None,
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
     passage_tokens: Annotated[
@@ -48,10 +49,18 @@ def index(
     index_type: Annotated[
         str | None, typer.Option(help="Vector index: auto (flat, then ivf from 100k passages), flat or ivf.")
     ] = None,
+    from_vectors: Annotated[
+        Path | None, typer.Option(help="Add passages encoded by `openbook encode` (a Parquet folder) instead.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Split documents into passages, encode them and add them to an index (atomically)."""
     from dataclasses import asdict
+
+    if from_vectors is not None or not paths:
+        if from_vectors is None or paths:
+            raise OpenbookError("give files or folders to index, or --from-vectors DIR (not both)")
+        return encode.index_from_vectors(from_vectors, index, retriever, json_out)
 
     from openbook.ingest.loaders import load_documents
     from openbook.retrieval.retriever import Retriever
@@ -83,11 +92,11 @@ def search(
     json_out: JsonOpt = False,
 ) -> None:
     """Find the passages that best answer a question."""
-    from openbook.retrieval.retriever import Retriever
+    from openbook.scale.shards import open_retriever
 
     if k < 1:
         raise OpenbookError("-k must be at least 1")
-    results = Retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k)
+    results = open_retriever(index, model=retriever, mode=mode, nprobe=nprobe).search(question, k)
     if json_out:
         rows = [{**display.result_dict(r), "found_by": r.found_by, "scores": r.scores} for r in results]
         display.print_json({"question": question, "mode": mode, "results": rows})
@@ -113,11 +122,11 @@ def ask(
 ) -> None:
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
     from openbook.qa.pipeline import OpenBook
-    from openbook.retrieval.retriever import Retriever
+    from openbook.scale.shards import open_retriever
 
     if k < 1 or top_answers < 1:
         raise OpenbookError("-k and --top-answers must be at least 1")
-    found = Retriever(index, model=retriever, mode=mode, nprobe=nprobe)
+    found = open_retriever(index, model=retriever, mode=mode, nprobe=nprobe)
     book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers)
     if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
         raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
@@ -137,8 +146,10 @@ def ask(
 def info(index: IndexOpt = "default", json_out: JsonOpt = False) -> None:
     """Show an index: documents, passages, model, size."""
     from openbook.index.folder import Index
+    from openbook.scale.shards import is_sharded, sharded_info
 
-    data = Index.open(resolve_index(index)).info()
+    path = resolve_index(index)
+    data = sharded_info(path) if is_sharded(path) else Index.open(path).info()
     if json_out:
         display.print_json(data)
     else:
