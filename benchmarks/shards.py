@@ -66,7 +66,12 @@ def main() -> None:
     questions, gold = questions_and_gold(args.squad)
     if args.limit:
         questions, gold = questions[: args.limit], gold[: args.limit]
-    vectors = base.encode_questions(questions)
+    cached_vectors = args.work / f"questions-{len(questions)}.npy"  # kept beside the indexes: encoded once
+    if cached_vectors.is_file():
+        vectors = np.load(cached_vectors)
+    else:
+        vectors = base.encode_questions(questions)
+        np.save(cached_vectors, vectors)
     cache = {q: v for q, v in zip(questions, vectors)}
 
     def cached(qs):  # every index is searched with the same question vectors, encoded once

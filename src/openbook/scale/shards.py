@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -35,16 +36,17 @@ import numpy as np
 from openbook.config import DEFAULT_RETRIEVER, resolve_index, resolve_model
 from openbook.errors import OpenbookError
 from openbook.index.folder import MANIFEST as INDEX_MANIFEST
+from openbook.index import lexical
 from openbook.index.folder import Index, model_mismatch, write_json_atomic
 from openbook.models.embedder import Embedder
 from openbook.models.manifest import ModelManifest
-from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode, zscore
+from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
 from openbook.types import Passage, SearchResult
 
 SHARDS = "shards.json"
 FORMAT = 1
-MERGES = ("zscore", "rrf")
-DEFAULT_MERGE = "zscore"
+MERGES = ("bm25", "rrf")
+DEFAULT_MERGE = "bm25"
 RRF_K = 60.0
 PARTITION = "sha1(document id) mod N"
 
@@ -196,6 +198,7 @@ class ShardSearcher:
         if lexical and index.store.has_lexical:
             for lists, question in zip(out, questions):
                 lists["lexical"] = index.store.lexical_search(question, depth)
+                lists["bm25"] = bm25_parts(index.store.conn, question, [pid for pid, _ in lists["lexical"]])
         return out
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
@@ -289,21 +292,65 @@ class ShardedIndex:
         }
 
 
+def bm25_parts(conn, question: str, ids: Sequence[int]) -> tuple[int, dict[str, int], dict[str, dict[int, float]]]:
+    """What BM25 with statistics over all shards needs from one shard: its row count, each question word's document
+    frequency in it, and each word's part of the local BM25 score of each of ``ids`` (FTS5's BM25 is a sum over the
+    words, each weighted by its IDF)."""
+    rows = conn.execute(f"SELECT count(*) FROM {lexical.TABLE}_docsize").fetchone()[0]
+    frequency: dict[str, int] = {}
+    parts: dict[str, dict[int, float]] = {}
+    marks = ",".join("?" * len(ids))
+    for term in lexical.query_terms(question):
+        phrase = f'"{term}"'
+        frequency[term] = conn.execute(f"SELECT count(*) FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ?", (phrase,)).fetchone()[0]
+        if ids and frequency[term]:
+            found = conn.execute(
+                f"SELECT rowid, rank FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ? AND rowid IN ({marks})",
+                (phrase, *ids),
+            )
+            parts[term] = {int(pid): -float(rank) for pid, rank in found}
+    return int(rows), frequency, parts
+
+
+def idf(rows: int, frequency: int) -> float:
+    """FTS5's BM25 IDF: log((N - n + 0.5) / (n + 0.5)), at least 1e-6."""
+    value = math.log((rows - frequency + 0.5) / (frequency + 0.5))
+    return value if value > 0 else 1e-6
+
+
+def global_bm25(lists: Sequence[Sequence[Hit]], stats: Sequence[tuple]) -> list[list[Hit]]:
+    """Each shard's BM25 scores recomputed with document frequencies and row counts summed over all shards (each
+    word's part rescaled from its shard's IDF to the global one), so that they compare across shards as one index's
+    would; only the length normalisation keeps each shard's mean passage length."""
+    rows = sum(s[0] for s in stats)
+    totals: dict[str, int] = {}
+    for _, frequency, _ in stats:
+        for term, n in frequency.items():
+            totals[term] = totals.get(term, 0) + n
+    out = []
+    for hits, (shard_rows, frequency, parts) in zip(lists, stats):
+        scale = {t: idf(rows, totals[t]) / idf(shard_rows, frequency[t]) for t in parts}
+        out.append([(pid, sum(p.get(pid, 0.0) * scale[t] for t, p in parts.items())) for pid, _ in hits])
+    return out
+
+
 def merge_dense(lists: Sequence[Sequence[Hit]], depth: int) -> list[Hit]:
     """Shard lists of comparable scores as one list, best first (ties: lower key first)."""
     merged = [hit for hits in lists for hit in hits]
     return sorted(merged, key=lambda h: (-h[1], h[0]))[:depth]
 
 
-def merge_lexical(lists: Sequence[Sequence[Hit]], depth: int, merge: str = DEFAULT_MERGE) -> list[Hit]:
-    """Shard lists of BM25 scores from different statistics as one list: by z-score within each shard's list
-    (``zscore``) or by reciprocal rank in it (``rrf``); the merged score is that value."""
-    merged: list[tuple[float, int, float, int]] = []
-    for hits in lists:
-        values = zscore([s for _, s in hits]) if merge == "zscore" else [1.0 / (RRF_K + r) for r in range(1, len(hits) + 1)]
-        merged += [(v, rank, raw, key) for rank, ((key, raw), v) in enumerate(zip(hits, values), start=1)]
-    merged.sort(key=lambda m: (-m[0], m[1], -m[2], m[3]))
-    return [(key, v) for v, _, _, key in merged[:depth]]
+def merge_lexical(lists: Sequence[Sequence[Hit]], depth: int, merge: str = DEFAULT_MERGE, stats: Sequence[tuple] = ()) -> list[Hit]:
+    """Shard lists of BM25 scores as one list: rescored with global statistics and merged by score (``bm25``, needs
+    each shard's ``stats`` from :func:`bm25_parts`), or merged by reciprocal rank in each shard's own list (``rrf``:
+    1 / (60 + rank), ties by BM25 score), which needs no statistics and ignores any difference of scale."""
+    if merge == "bm25":
+        return merge_dense(global_bm25(lists, stats), depth)
+    merged = [
+        (1.0 / (RRF_K + rank), raw, key) for hits in lists for rank, (key, raw) in enumerate(hits, start=1)
+    ]
+    merged.sort(key=lambda m: (-m[0], -m[1], m[2]))
+    return [(key, value) for value, _, key in merged[:depth]]
 
 
 class ShardedRetriever:
@@ -330,7 +377,7 @@ class ShardedRetriever:
         if merge not in MERGES:
             raise OpenbookError(f"unknown shard merge {merge!r} (use {', '.join(MERGES)})")
         self.mode = check_mode(mode)
-        self.fusion = fusion if merge == "zscore" else Fusion("rrf", k=RRF_K)
+        self.fusion = fusion if merge == "bm25" else Fusion("rrf", k=RRF_K)
         self.depth = depth
         self.merge = merge
         self.index_path = resolve_index(index)
@@ -397,12 +444,18 @@ class ShardedRetriever:
                 lists["dense"] = merge_dense([_keyed(s[q].get("dense", []), i, n) for i, s in enumerate(per_shard)], depth)
             if mode != "dense":
                 shard_lists = [_keyed(s[q].get("lexical", []), i, n) for i, s in enumerate(per_shard)]
-                lists["lexical"] = merge_lexical(shard_lists, depth, self.merge)
+                stats = [s[q].get("bm25", (0, {}, {})) for s in per_shard]
+                stats = [(r, f, {t: {pid * n + i: v for pid, v in p.items()} for t, p in parts.items()})
+                         for i, (r, f, parts) in enumerate(stats)]
+                lists["lexical"] = merge_lexical(shard_lists, depth, self.merge, stats)
             fused = self.fusion.fuse(lists)[:k]
-            if mode == "lexical":  # show each passage's own BM25 score, as an unsharded index does
+            if mode != "dense" and self.merge == "rrf":  # each passage shows its BM25 score in its shard
                 raw = {key: score for i, s in enumerate(per_shard) for key, score in _keyed(s[q]["lexical"], i, n)}
                 for f in fused:
-                    f.score = f.scores["lexical"] = raw[f.id]
+                    if "lexical" in f.scores:
+                        f.scores["lexical"] = raw[f.id]
+                    if mode == "lexical":
+                        f.score = raw[f.id]
             fused_rows.append(fused)
         found = self._fetch([f.id for row in fused_rows for f in row], n)
         for row in fused_rows:
