@@ -26,9 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import machine, versions, write_result  # noqa: E402
-from openbook.config import DEFAULT_RETRIEVER, resolve_model  # noqa: E402
-from openbook.scale.encode import encode  # noqa: E402
+from common import machine, versions, write_result
+
+from openbook.config import DEFAULT_RETRIEVER, resolve_model
+from openbook.scale.encode import encode
 
 VARIANTS = {"in-process": None, "ray 1 actor x 2 cpus": (1, 2), "ray 2 actors x 1 cpu": (2, 1)}
 
@@ -43,8 +44,7 @@ def paragraphs(squad: Path) -> list[dict]:
 
 def write_jsonl(path: Path, rows: list[dict], copy: int = 0) -> Path:
     with open(path, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps({**r, "id": f"{copy}:{r['id']}"}) + "\n")
+        fh.writelines(json.dumps({**r, "id": f"{copy}:{r['id']}"}) + "\n" for r in rows)
     return path
 
 
@@ -118,7 +118,10 @@ def memory(rows: list[dict], copies: list[int], work: Path) -> list[dict]:
         target = work / f"mem-{n}"
         done = subprocess.run(
             [sys.executable, "-c", CHILD, *map(str, files[:n]), str(target), str(model)],
-            capture_output=True, text=True, check=True, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
         )
         row = {"copies": n, **json.loads(done.stdout.strip().splitlines()[-1])}
         row["peak_rss_mb"] = round(row["peak_rss_mb"], 1)
@@ -147,8 +150,13 @@ def main() -> None:
             "versions": versions("ray", "pyarrow", "openvino"),
         }
     write_result("ray_encode", result)
-    keys = ("passages_per_s", "ratio_to_in_process", "fixed_seconds_per_encode", "steady_passages_per_s",
-            "steady_ratio_to_in_process")
+    keys = (
+        "passages_per_s",
+        "ratio_to_in_process",
+        "fixed_seconds_per_encode",
+        "steady_passages_per_s",
+        "steady_ratio_to_in_process",
+    )
     print(json.dumps({k: result["speed"][k] for k in keys}))
 
 

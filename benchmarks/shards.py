@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from common import machine, write_result
+
 from openbook.ingest.loaders import read_squad
 from openbook.retrieval.fusion import MODES
 from openbook.retrieval.retriever import Retriever

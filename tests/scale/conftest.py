@@ -17,7 +17,7 @@ def ray_cluster():
     """A local Ray of 2 CPUs, started once; tests that need it are skipped when ray is not installed."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         pytest.skip("ray is not installed (pip install -e '.[ray]')")
     ray.init(num_cpus=2, log_to_driver=False, configure_logging=False, include_dashboard=False)

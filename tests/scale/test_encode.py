@@ -50,7 +50,9 @@ def check_against(expected, folder, pyarrow) -> None:
     assert np.allclose(got, np.stack(list(want_vectors.values())), atol=1e-5)
     docs = {doc.id: doc for doc in load_documents([CORPUS])}
     for doc, ps, _ in items:
-        assert doc.text == docs[doc.id].text and doc.title == docs[doc.id].title and doc.metadata == docs[doc.id].metadata
+        assert (
+            doc.text == docs[doc.id].text and doc.title == docs[doc.id].title and doc.metadata == docs[doc.id].metadata
+        )
         assert all(doc.text[p.start : p.end] == p.text for p in ps)
     import pyarrow.parquet as pq
 

@@ -17,7 +17,9 @@ from tests.scale.conftest import CORPUS, QUESTIONS, SMALL_PASSAGES
 
 def run(*args: str, indexes) -> subprocess.CompletedProcess:
     env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "openbook.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "openbook.cli", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
 
 
 needs_add_encoded = pytest.mark.skipif(
@@ -64,3 +66,17 @@ def test_index_from_vectors_searches_like_an_index_built_directly(tmp_path, enco
             assert [(h.passage.doc_id, h.passage.start, h.passage.end) for h in a] == [
                 (h.passage.doc_id, h.passage.start, h.passage.end) for h in b
             ]
+
+
+@needs_add_encoded
+def test_shards_built_from_vectors_search_like_an_index_built_directly(tmp_path, encoded):
+    from openbook.scale.shards import ShardedRetriever, split_encoded
+
+    direct = Retriever(tmp_path / "direct", model=DEFAULT_RETRIEVER)
+    direct.add(load_documents([CORPUS]), passage_tokens=SMALL_PASSAGES)
+    report = split_encoded(encoded, tmp_path / "sharded", 2)
+    assert sum(s["passages"] for s in report.shards) == direct.index.count_passages()
+    sharded = ShardedRetriever(tmp_path / "sharded", mode="dense")
+    for a, b in zip(direct.search_many(QUESTIONS, 5, "dense"), sharded.search_many(QUESTIONS, 5)):
+        assert [(h.passage.doc_id, h.passage.start) for h in a] == [(h.passage.doc_id, h.passage.start) for h in b]
+    sharded.close()

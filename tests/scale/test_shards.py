@@ -47,7 +47,9 @@ def test_dense_search_over_shards_is_exactly_the_unsharded_top_10(indexes, shard
 def test_shards_partition_the_documents_by_their_id(indexes):
     root, base = indexes
     manifest = json.loads((root / "base-4" / "shards.json").read_text())
-    assert manifest["shards"] == [f"shard-{n}" for n in range(4)] and manifest["model"]["name"] == base.index.model["name"]
+    assert (
+        manifest["shards"] == [f"shard-{n}" for n in range(4)] and manifest["model"]["name"] == base.index.model["name"]
+    )
     sharded = ShardedRetriever(root / "base-4")
     assert sharded.index.count_passages() == base.index.count_passages()
     assert sharded.index.count_documents() == base.index.count_documents() == 12
@@ -66,7 +68,12 @@ def test_lexical_and_hybrid_over_shards_rank_as_the_unsharded_index(indexes, sha
     for want, got in zip(base.search_many(QUESTIONS, 5, mode), sharded.search_many(QUESTIONS, 5)):
         assert same_top(want, got)
         # global statistics: one shard scores exactly as the index; more keep only their own mean passage length
-        assert np.allclose([h.score for h in want], [h.score for h in got], rtol=1e-9 if shards == 1 else 0.1, atol=1e-9 if shards == 1 else 0.01)
+        assert np.allclose(
+            [h.score for h in want],
+            [h.score for h in got],
+            rtol=1e-9 if shards == 1 else 0.1,
+            atol=1e-9 if shards == 1 else 0.01,
+        )
     sharded.close()
 
 
@@ -83,12 +90,18 @@ def test_global_bm25_undoes_each_shards_own_document_frequencies():
     # "bee" is in half of shard 0's passages but one of shard 1's: locally, shard 1's match outscores shard 0's by the
     # IDF ratio; with the frequencies summed (51 of 200) the two matches, equal in every other way, score the same
     part = 2.0
-    stats = [(100, {"bee": 50}, {"bee": {1: idf(100, 50) * part}}), (100, {"bee": 1}, {"bee": {10: idf(100, 1) * part}})]
+    stats = [
+        (100, {"bee": 50}, {"bee": {1: idf(100, 50) * part}}),
+        (100, {"bee": 1}, {"bee": {10: idf(100, 1) * part}}),
+    ]
     lists = [[(1, idf(100, 50) * part)], [(10, idf(100, 1) * part)]]
     assert lists[1][0][1] > 100 * lists[0][0][1]
     (a,), (b,) = global_bm25(lists, stats)
     assert a[1] == pytest.approx(b[1]) == pytest.approx(idf(200, 51) * part)
-    assert merge_lexical(lists, 2, "rrf") == [(10, 1 / 61), (1, 1 / 61)]  # ranks only: first of each shard, tie by score
+    assert merge_lexical(lists, 2, "rrf") == [
+        (10, 1 / 61),
+        (1, 1 / 61),
+    ]  # ranks only: first of each shard, tie by score
 
 
 def test_shard_searchers_on_ray_actors_give_the_thread_results(indexes, ray_cluster):
@@ -114,3 +127,29 @@ def test_sharding_refuses_a_used_target_and_a_missing_source(indexes, tmp_path):
         split_index(tmp_path / "nothing", tmp_path / "new", 2)
     with pytest.raises(OpenbookError, match="at least 1"):
         split_index(root / "base", tmp_path / "new", 0)
+
+
+def test_shard_info_and_search_from_the_command_line(indexes, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root, base = indexes
+
+    def run(*args):
+        env = {**os.environ, "OPENBOOK_INDEXES": str(tmp_path), "COLUMNS": "200"}
+        return subprocess.run(
+            [sys.executable, "-m", "openbook.cli", *args], capture_output=True, text=True, env=env, check=False
+        )
+
+    made = run("shard", str(root / "base"), "--shards", "3", "--index", "three", "--json")
+    assert made.returncode == 0, made.stderr
+    assert sum(s["passages"] for s in json.loads(made.stdout)["shards"]) == base.index.count_passages()
+    info = json.loads(run("info", "--index", "three", "--json").stdout)
+    assert info["shards"] == 3 and info["documents"] == 12
+    found = json.loads(run("search", QUESTIONS[1], "--index", "three", "-k", "3", "--json").stdout)
+    assert found["results"][0]["doc_id"] == base.search(QUESTIONS[1], 3)[0].passage.doc_id
+    again = run("shard", str(root / "base"), "--shards", "2", "--index", "three")
+    assert (
+        again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1 and "not an empty folder" in again.stderr
+    )

@@ -25,7 +25,9 @@ def encode(
     ] = None,
     actors: Annotated[int, typer.Option(help="Encoder actors on Ray (each loads the model once).")] = 1,
     cpus_per_actor: Annotated[int, typer.Option(help="CPUs (and inference threads) of each actor.")] = 1,
-    retriever: Annotated[str | None, typer.Option("--retriever", help="Retriever model (default: the default).")] = None,
+    retriever: Annotated[
+        str | None, typer.Option("--retriever", help="Retriever model (default: the default).")
+    ] = None,
     passage_tokens: Annotated[
         int | None, typer.Option(help="Most word pieces in a passage (default 256; at most 382).")
     ] = None,
@@ -70,7 +72,9 @@ def shard(
         display.print_json(asdict(report))
         return
     parts = ", ".join(f"{s['shard']}: {s['passages']}" for s in report.shards)
-    display.console.print(f"[bold]{report.index}[/]: {len(report.shards)} shards (passages {parts}) in {report.seconds:.1f} s.")
+    display.console.print(
+        f"[bold]{report.index}[/]: {len(report.shards)} shards (passages {parts}) in {report.seconds:.1f} s."
+    )
 
 
 def index_from_vectors(folder: Path, index: str, retriever: str | None, json_out: bool) -> None:

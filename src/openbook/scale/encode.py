@@ -44,7 +44,7 @@ def pyarrow():
     """The pyarrow module, or a one-line error naming the extra that brings it."""
     try:
         import pyarrow as pa
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet
     except ImportError:
         raise OpenbookError("Parquet needs the ray extra: pip install -e '.[ray]'") from None
     return pa
@@ -271,7 +271,7 @@ def ray_module():
     """The ray module, or a one-line error naming the extra that brings it."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         raise OpenbookError("Ray needs the ray extra: pip install -e '.[ray]'") from None
     return ray
@@ -389,7 +389,7 @@ def open_encoded(folder: str | Path) -> EncodedFolder:
         try:
             meta = pq.read_schema(path)
             rows += pq.read_metadata(path).num_rows
-        except Exception as exc:  # pyarrow raises several kinds for a file that is not Parquet
+        except Exception as exc:  # noqa: BLE001 (pyarrow raises several kinds for a file that is not Parquet)
             raise OpenbookError(f"{path}: not a Parquet file ({str(exc).splitlines()[0]})") from None
         found = (meta.metadata or {}).get(MODEL_KEY)
         if found is None or "vector" not in meta.names:

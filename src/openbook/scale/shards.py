@@ -11,11 +11,13 @@ that hold them. Merging:
 
 - dense: inner products (or negative L2) from one model compare across shards, so the shards' lists are merged by
   score: exactly the unsharded top k (a flat index searches every vector; an ivf one as closely as its nprobe allows);
-- lexical: BM25 scores depend on each shard's own statistics (document frequencies, mean length), so they are not
-  compared raw. Each shard's list is turned into z-scores over that list (its scale removed) and the lists are merged
-  by z-score (``merge="zscore"``, the default), or by reciprocal rank, 1 / (60 + rank in its shard) (``merge="rrf"``);
-- hybrid: the retriever's fusion (default: z-score, alpha 0.55) over the merged dense list and the merged lexical list,
-  or reciprocal rank fusion of the two when ``merge="rrf"``.
+- lexical: a BM25 score depends on its shard's statistics (row count, each word's document frequency), so each shard
+  also returns its statistics and each question word's part of its candidates' scores, and the coordinator rescores
+  them with the statistics summed over all shards (IDF as one index would compute it; only the length normalisation
+  keeps each shard's mean passage length), then merges by score (``merge="bm25"``, the default). ``merge="rrf"``
+  merges by reciprocal rank in each shard's own list instead, 1 / (60 + rank), which needs no statistics;
+- hybrid: the retriever's fusion (default: z-score, alpha 0.55) over the merged dense list and the merged lexical list
+  (``bm25``), or reciprocal rank fusion of the two (``rrf``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +37,8 @@ import numpy as np
 
 from openbook.config import DEFAULT_RETRIEVER, resolve_index, resolve_model
 from openbook.errors import OpenbookError
-from openbook.index.folder import MANIFEST as INDEX_MANIFEST
 from openbook.index import lexical
+from openbook.index.folder import MANIFEST as INDEX_MANIFEST
 from openbook.index.folder import Index, model_mismatch, write_json_atomic
 from openbook.models.embedder import Embedder
 from openbook.models.manifest import ModelManifest
@@ -117,8 +119,10 @@ def split_index(source: str | Path, target: str | Path, shards: int) -> ShardRep
     _new_target(out, shards)
     doc_ids = [r[0] for r in src.store.conn.execute("SELECT id FROM documents ORDER BY id")]
     report = ShardReport(out.name)
-    files = [src.path / INDEX_MANIFEST, *(src.path / f"{kind}-{src.generation}.{ext}" for kind, ext in
-                                          (("store", "sqlite"), ("vectors", "faiss")))]
+    files = [
+        src.path / INDEX_MANIFEST,
+        *(src.path / f"{kind}-{src.generation}.{ext}" for kind, ext in (("store", "sqlite"), ("vectors", "faiss"))),
+    ]
     for n in range(shards):
         folder = out / f"shard-{n}"
         folder.mkdir()
@@ -132,7 +136,9 @@ def split_index(source: str | Path, target: str | Path, shards: int) -> ShardRep
                 removed = tx.store.delete_documents(others)
                 tx.vectors.remove(removed)
             tx.store.conn.execute("VACUUM")  # give back the space of the other shards' rows
-        report.shards.append({"shard": folder.name, "documents": shard.count_documents(), "passages": shard.count_passages()})
+        report.shards.append(
+            {"shard": folder.name, "documents": shard.count_documents(), "passages": shard.count_passages()}
+        )
         shard.close()
     _write_manifest(out, shards, src.model, str(src.path))
     src.close()
@@ -158,7 +164,9 @@ def split_encoded(folder: str | Path, target: str | Path, shards: int, model: st
         items = (item for item in iter_encoded(encoded) if shard_of(item[0].id, shards) == n)
         retriever.add_encoded(items, encoded.model)
         index = retriever.index
-        report.shards.append({"shard": f"shard-{n}", "documents": index.count_documents(), "passages": index.count_passages()})
+        report.shards.append(
+            {"shard": f"shard-{n}", "documents": index.count_documents(), "passages": index.count_passages()}
+        )
     _write_manifest(out, shards, encoded.model, str(encoded.path))
     report.seconds = time.perf_counter() - start
     return report
@@ -302,7 +310,9 @@ def bm25_parts(conn, question: str, ids: Sequence[int]) -> tuple[int, dict[str, 
     marks = ",".join("?" * len(ids))
     for term in lexical.query_terms(question):
         phrase = f'"{term}"'
-        frequency[term] = conn.execute(f"SELECT count(*) FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ?", (phrase,)).fetchone()[0]
+        frequency[term] = conn.execute(
+            f"SELECT count(*) FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ?", (phrase,)
+        ).fetchone()[0]
         if ids and frequency[term]:
             found = conn.execute(
                 f"SELECT rowid, rank FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ? AND rowid IN ({marks})",
@@ -340,15 +350,15 @@ def merge_dense(lists: Sequence[Sequence[Hit]], depth: int) -> list[Hit]:
     return sorted(merged, key=lambda h: (-h[1], h[0]))[:depth]
 
 
-def merge_lexical(lists: Sequence[Sequence[Hit]], depth: int, merge: str = DEFAULT_MERGE, stats: Sequence[tuple] = ()) -> list[Hit]:
+def merge_lexical(
+    lists: Sequence[Sequence[Hit]], depth: int, merge: str = DEFAULT_MERGE, stats: Sequence[tuple] = ()
+) -> list[Hit]:
     """Shard lists of BM25 scores as one list: rescored with global statistics and merged by score (``bm25``, needs
     each shard's ``stats`` from :func:`bm25_parts`), or merged by reciprocal rank in each shard's own list (``rrf``:
     1 / (60 + rank), ties by BM25 score), which needs no statistics and ignores any difference of scale."""
     if merge == "bm25":
         return merge_dense(global_bm25(lists, stats), depth)
-    merged = [
-        (1.0 / (RRF_K + rank), raw, key) for hits in lists for rank, (key, raw) in enumerate(hits, start=1)
-    ]
+    merged = [(1.0 / (RRF_K + rank), raw, key) for hits in lists for rank, (key, raw) in enumerate(hits, start=1)]
     merged.sort(key=lambda m: (-m[0], -m[1], m[2]))
     return [(key, value) for value, _, key in merged[:depth]]
 
@@ -431,7 +441,9 @@ class ShardedRetriever:
         if self.index.count_passages() == 0:
             raise OpenbookError(f"index {self.index.name} is empty (add documents with: openbook index PATH)")
         if mode != "dense" and not all(self.shards.all("has_lexical")):
-            raise OpenbookError(f"index {self.index.name} has a shard without a lexical index; search with --mode dense")
+            raise OpenbookError(
+                f"index {self.index.name} has a shard without a lexical index; search with --mode dense"
+            )
         depth = k if mode != "hybrid" else max(k, self.depth)
         vectors = self.encode_questions(questions) if mode != "lexical" else None
         per_shard = self.shards.all("search", vectors, list(questions), depth, mode != "dense")
@@ -441,12 +453,16 @@ class ShardedRetriever:
         for q in range(len(questions)):
             lists: dict[str, list[Hit]] = {}
             if mode != "lexical":
-                lists["dense"] = merge_dense([_keyed(s[q].get("dense", []), i, n) for i, s in enumerate(per_shard)], depth)
+                lists["dense"] = merge_dense(
+                    [_keyed(s[q].get("dense", []), i, n) for i, s in enumerate(per_shard)], depth
+                )
             if mode != "dense":
                 shard_lists = [_keyed(s[q].get("lexical", []), i, n) for i, s in enumerate(per_shard)]
                 stats = [s[q].get("bm25", (0, {}, {})) for s in per_shard]
-                stats = [(r, f, {t: {pid * n + i: v for pid, v in p.items()} for t, p in parts.items()})
-                         for i, (r, f, parts) in enumerate(stats)]
+                stats = [
+                    (r, f, {t: {pid * n + i: v for pid, v in p.items()} for t, p in parts.items()})
+                    for i, (r, f, parts) in enumerate(stats)
+                ]
                 lists["lexical"] = merge_lexical(shard_lists, depth, self.merge, stats)
             fused = self.fusion.fuse(lists)[:k]
             if mode != "dense" and self.merge == "rrf":  # each passage shows its BM25 score in its shard
