@@ -1,14 +1,16 @@
 """openbook encode in-process against Ray Data (1 actor of 2 CPUs, 2 actors of 1 CPU), and its peak memory by corpus size.
 
-Speed: the SQuAD v1.1 dev paragraphs are cut into --slices JSON Lines files; each slice is encoded by the three variants
-in turn (the order rotating from slice to slice), so that all three run under the same load on a shared machine. Each
-call is a whole ``encode`` (Ray: the actor pool starts and loads the model every time, as the command does), timed end
-to end. One local Ray of 2 CPUs for the encoders plus one logical CPU for the reading-and-splitting tasks (Ray Data
-needs a free slot for them while both encoder CPUs are held by actors); the machine has 2 cores either way.
+Speed: SQuAD v1.1 dev paragraphs (--limit of them) are cut into --slices JSON Lines files; each slice is encoded by the
+three variants in turn (the order rotating from slice to slice), so that all three run under the same load on a shared
+machine. Each call is a whole ``encode`` (Ray: the actor pool starts and loads the model every time, as the command
+does), timed end to end, and each is preceded by the same variant on a one-paragraph file: its fixed cost, so that the
+steady rate is (passages - that paragraph's) / (time - fixed cost). One local Ray of 2 CPUs for the encoders plus one
+logical CPU for the reading-and-splitting tasks (Ray Data needs a free slot for them while the actors hold both encoder
+CPUs); the machine has 2 cores either way.
 
-Memory: in-process ``encode`` of 1, 2 and 4 copies of the paragraphs (distinct ids) in a fresh process each, peak RSS
-(ru_maxrss) reported; with a stand-in 384-d encoder built in code (tests/standins.py), so that larger corpora take
-seconds: streaming is a property of the write path, not of the model.
+Memory: in-process ``encode`` of 1, 2 and 4 copies of all the paragraphs (distinct ids) in a fresh process each, peak
+RSS (ru_maxrss); with a stand-in 384-d encoder built in code (tests/standins.py), so that larger corpora take seconds:
+streaming is a property of the write path, not of the model.
 
     nice .venv/bin/python benchmarks/ray_encode.py --squad ../shared/data/squad/dev-v1.1.json
 """

@@ -38,6 +38,7 @@ TOKENS_KEY = b"openbook.passage_tokens"
 CHUNK = 1024  # passages encoded and written together in-process: one Parquet row group
 DEFAULT_BATCH_ROWS = 256  # passages in one Ray Data batch handed to an encoder actor
 READ_ROWS = 4096  # rows read at a time by iter_encoded
+BLOCK_BYTES = 256 * 1024  # Ray Data blocks of passages: a few hundred passages each
 
 
 def pyarrow():
@@ -301,15 +302,37 @@ def _encode_ray(
     """On Ray Data: files are read and split by tasks (``flat_map``), passages encoded by an actor pool
     (``map_batches``), rows written by Ray's Parquet writer; every stage streams. Paths must be readable on every node,
     and ``out`` writable by all (a shared filesystem)."""
-    import pyarrow.parquet as pq
-
     if actors < 1 or cpus_per_actor < 1:
         raise OpenbookError("--actors and --cpus-per-actor must be at least 1")
-    ray = ray_module()
     connect(address)
-    from ray.data import ActorPoolStrategy, DataContext
+    from ray.data import DataContext
 
-    DataContext.get_current().enable_progress_bars = False
+    context = DataContext.get_current()
+    saved = context.enable_progress_bars, context.target_max_block_size, context.target_min_block_size
+    # small blocks of passages (a file's passages come out of one task), so that every encoder actor gets some
+    context.enable_progress_bars = False
+    context.target_max_block_size = context.target_min_block_size = BLOCK_BYTES
+    try:
+        return _run_ray(files, out, model, passage_tokens, address, actors, cpus_per_actor, batch_rows)
+    finally:
+        context.enable_progress_bars, context.target_max_block_size, context.target_min_block_size = saved
+
+
+def _run_ray(
+    files: list[Path],
+    out: Path,
+    model: Path,
+    passage_tokens: int | None,
+    address: str,
+    actors: int,
+    cpus_per_actor: int,
+    batch_rows: int,
+) -> EncodeReport:
+    import pyarrow.parquet as pq
+
+    ray = ray_module()
+    from ray.data import ActorPoolStrategy
+
     embedder = Embedder(model)  # here only for the model's identity and dimension
     identity = embedder.manifest.identity()
     tokens = passage_tokens or DEFAULT_PASSAGE_TOKENS
