@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "results" / "index-shards")
     parser.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--limit", type=int, default=None, help="Only the first N questions.")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -80,13 +81,14 @@ def main() -> None:
     base.encode_questions = cached
     rows: list[dict] = []
     top = {}
-    for mode in MODES:
+    for mode in args.modes:
         top[mode] = base.search_many(questions, 20, mode)
         rows.append({"index": "unsharded", "merge": "", "mode": mode, **recall(top[mode], gold)})
         print(json.dumps(rows[-1]), flush=True)
     for n in args.shards:
         # dense merging does not depend on the lexical merge; the rank merge is measured on the most shards only
-        runs = [("bm25", mode) for mode in MODES] + ([("rrf", "hybrid")] if n == max(args.shards) else [])
+        runs = [("bm25", mode) for mode in args.modes]
+        runs += [("rrf", "hybrid")] if n == max(args.shards) and "hybrid" in args.modes else []
         for merge, mode in runs:
             sharded = ShardedRetriever(args.work / f"dev-{n}", merge=merge)
             sharded.encode_questions = cached

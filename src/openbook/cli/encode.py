@@ -83,8 +83,10 @@ def index_from_vectors(folder: Path, index: str, retriever: str | None, json_out
     from openbook.index.folder import model_mismatch
     from openbook.retrieval.retriever import Retriever
     from openbook.scale.encode import iter_encoded, open_encoded
-    from openbook.scale.shards import _model_for
+    from openbook.scale.shards import _model_for, is_sharded
 
+    if is_sharded(resolve_index(index)):
+        raise OpenbookError(f"{index} is a sharded index: build shards with openbook shard DIR --from-vectors")
     encoded = open_encoded(folder)
     exists = (resolve_index(index) / "index.json").is_file()  # then searched with its own model, unless one is given
     r = Retriever(index, model=retriever or (None if exists else _model_for(encoded.model)))

@@ -185,6 +185,8 @@ class ShardSearcher:
 
     def __init__(self, path: str, nprobe: int | None = None) -> None:
         self.index = Index.open(Path(path))
+        self._df: dict[str, int] = {}  # document frequency of each word asked about (the shard is read-only)
+        self._rows = self.index.count_passages()
         if nprobe and self.index.vectors is not None:
             self.index.vectors.nprobe = nprobe
 
@@ -206,7 +208,9 @@ class ShardSearcher:
         if lexical and index.store.has_lexical:
             for lists, question in zip(out, questions):
                 lists["lexical"] = index.store.lexical_search(question, depth)
-                lists["bm25"] = bm25_parts(index.store.conn, question, [pid for pid, _ in lists["lexical"]])
+                lists["bm25"] = bm25_parts(
+                    index.store.conn, question, [pid for pid, _ in lists["lexical"]], self._rows, self._df
+                )
         return out
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
@@ -300,19 +304,25 @@ class ShardedIndex:
         }
 
 
-def bm25_parts(conn, question: str, ids: Sequence[int]) -> tuple[int, dict[str, int], dict[str, dict[int, float]]]:
+def bm25_parts(
+    conn, question: str, ids: Sequence[int], rows: int | None = None, known: dict[str, int] | None = None
+) -> tuple[int, dict[str, int], dict[str, dict[int, float]]]:
     """What BM25 with statistics over all shards needs from one shard: its row count, each question word's document
     frequency in it, and each word's part of the local BM25 score of each of ``ids`` (FTS5's BM25 is a sum over the
-    words, each weighted by its IDF)."""
-    rows = conn.execute(f"SELECT count(*) FROM {lexical.TABLE}_docsize").fetchone()[0]
+    words, each weighted by its IDF). ``rows`` and ``known`` (document frequencies) may be kept between questions by a
+    caller whose index does not change."""
+    if rows is None:
+        rows = conn.execute(f"SELECT count(*) FROM {lexical.TABLE}_docsize").fetchone()[0]
+    known = {} if known is None else known
     frequency: dict[str, int] = {}
     parts: dict[str, dict[int, float]] = {}
     marks = ",".join("?" * len(ids))
     for term in lexical.query_terms(question):
         phrase = f'"{term}"'
-        frequency[term] = conn.execute(
-            f"SELECT count(*) FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ?", (phrase,)
-        ).fetchone()[0]
+        if term not in known:
+            count = f"SELECT count(*) FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ?"
+            known[term] = conn.execute(count, (phrase,)).fetchone()[0]
+        frequency[term] = known[term]
         if ids and frequency[term]:
             found = conn.execute(
                 f"SELECT rowid, rank FROM {lexical.TABLE} WHERE {lexical.TABLE} MATCH ? AND rowid IN ({marks})",
