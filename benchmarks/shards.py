@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--limit", type=int, default=None, help="Only the first N questions.")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--name", default="shards", help="Results file: benchmarks/results/NAME.json")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -65,14 +66,14 @@ def main() -> None:
         if not (args.work / f"dev-{n}" / "shards.json").is_file():
             split_index(base_path, args.work / f"dev-{n}", n)
     questions, gold = questions_and_gold(args.squad)
-    if args.limit:
-        questions, gold = questions[: args.limit], gold[: args.limit]
     cached_vectors = args.work / f"questions-{len(questions)}.npy"  # kept beside the indexes: encoded once
     if cached_vectors.is_file():
         vectors = np.load(cached_vectors)
     else:
         vectors = base.encode_questions(questions)
         np.save(cached_vectors, vectors)
+    if args.limit:
+        questions, gold, vectors = questions[: args.limit], gold[: args.limit], vectors[: args.limit]
     cache = {q: v for q, v in zip(questions, vectors)}
 
     def cached(qs):  # every index is searched with the same question vectors, encoded once
@@ -116,7 +117,7 @@ def main() -> None:
         "rows": rows,
         "machine": machine(),
     }
-    write_result("shards", result)
+    write_result(args.name, result)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ ModeOpt = Annotated[
 
 @app.command()
 def index(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders: .txt .md .html .jsonl, SQuAD .json.")
+    ] = None,
     index: IndexOpt = "default",
     retriever: RetrieverOpt = None,
     passage_tokens: Annotated[
