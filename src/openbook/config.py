@@ -184,6 +184,11 @@ def model_cache_dir() -> Path | None:
     return settings().model_cache
 
 
+def ray_address() -> str | None:
+    """The Ray cluster that searches sharded indexes (``OPENBOOK_RAY``: an address, or ``local``); None: threads."""
+    return os.environ.get("OPENBOOK_RAY") or None
+
+
 def resolve_model(name_or_path: str | Path | None, default: str) -> Path:
     """A model path as given, or a model name looked up under :func:`models_dir`."""
     if name_or_path is None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from openbook.cli import display
+from openbook.cli import display, encode
 from openbook.cli.serve import serve
 from openbook.errors import OpenbookError
 from openbook.retrieval.fusion import DEFAULT_MODE
@@ -27,6 +27,7 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-forma
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 app.command()(serve)
+encode.register(app)  # encode, shard (Ray and shards: src/openbook/scale/)
 
 
 def _version(value: bool) -> None:
@@ -80,9 +81,9 @@ WhereOpt = Annotated[
 @app.command()
 def index(
     paths: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="Files or folders: .txt .md .rst .html .pdf .docx .jsonl, SQuAD .json, README-like text."),
-    ],
+    ] = None,
     index: IndexOpt = "default",
     index_dir: IndexDirOpt = None,
     retriever: RetrieverOpt = None,
@@ -103,6 +104,9 @@ def index(
     exclude: Annotated[
         list[str] | None, typer.Option("--exclude", help="Leave out files and folders matching this glob (repeatable).")
     ] = None,
+    from_vectors: Annotated[
+        Path | None, typer.Option(help="Add passages encoded by `openbook encode` (a Parquet folder) instead.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Split documents into passages, encode them and add them to an index (committed every few thousand passages;
@@ -111,6 +115,11 @@ def index(
     Files in a folder that cannot be indexed are skipped with one warning each; a file named here must read cleanly."""
     import itertools
     from dataclasses import asdict
+
+    if from_vectors is not None or not paths:
+        if from_vectors is None or paths:
+            raise OpenbookError("give files or folders to index, or --from-vectors DIR (not both)")
+        return encode.index_from_vectors(from_vectors, index, retriever, json_out)
 
     from openbook.index.vectors import check_kind
     from openbook.ingest.scan import scan
@@ -170,13 +179,13 @@ def search(
 ) -> None:
     """Find the passages that best answer a question."""
     from openbook.index.filters import parse_where
-    from openbook.retrieval.retriever import Retriever
+    from openbook.scale.shards import open_retriever
 
     _question(question)
     if k < 1:
         raise OpenbookError("-k must be at least 1")
     wanted = parse_where(where) if where else None
-    found = Retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
+    found = open_retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
     results = found.search(question, k, where=wanted)
     if json_out:
         display.print_json(
@@ -219,7 +228,7 @@ def ask(
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
     from openbook.index.filters import parse_where
     from openbook.qa.pipeline import OpenBook
-    from openbook.retrieval.retriever import Retriever
+    from openbook.scale.shards import open_retriever
 
     if question is not None:
         _question(question)
@@ -228,7 +237,7 @@ def ask(
     wanted = parse_where(where) if where else None
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise OpenbookError("--min-confidence must be between 0 and 1")
-    found = Retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
+    found = open_retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
     book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers, min_confidence=min_confidence)
     if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
         raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
@@ -251,8 +260,10 @@ def ask(
 def info(index: IndexOpt = "default", index_dir: IndexDirOpt = None, json_out: JsonOpt = False) -> None:
     """Show an index: documents, passages, model, size."""
     from openbook.index.folder import Index
+    from openbook.scale.shards import is_sharded, sharded_info
 
-    data = Index.open(resolve_index(index, index_dir)).info()
+    path = resolve_index(index, index_dir)
+    data = sharded_info(path) if is_sharded(path) else Index.open(path).info()
     if json_out:
         display.print_json(data)
     else:
