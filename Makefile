@@ -9,7 +9,7 @@ SHARED ?= ../shared
 $(BIN)/openbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,train]'
 	touch $@
 
 venv: $(BIN)/openbook

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from openbook.cli import display
+from openbook.cli.train import train_app
 from openbook.errors import OpenbookError
 from openbook.retrieval.fusion import DEFAULT_MODE
 from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir, resolve_index
@@ -23,6 +24,7 @@ models_app = typer.Typer(help="Build and list models.", no_args_is_help=True)
 eval_app = typer.Typer(help="Measure retrieval and answer quality on SQuAD-format files.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
 
 IndexOpt = Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")]
 RetrieverOpt = Annotated[
