@@ -88,3 +88,24 @@ def test_bad_files(tmp_path):
     lines.write_text('{"question": "q", "answer": "a", "doc_id": "d"}\n')
     with pytest.raises(OpenbookError, match="--index"):
         load_examples(lines)
+
+
+def test_jsonl_answers_are_found_in_the_indexed_passages(standin_dir, tmp_path):
+    from openbook.retrieval.retriever import Retriever
+    from openbook.types import Document
+
+    text = "Honeybees dance to show the hive where flowers are. The waggle dance gives the direction of the food."
+    Retriever("own", model=standin_dir / "dynamic").add([Document(id="bees", text=text, title="Bees")])
+    lines = tmp_path / "own.jsonl"
+    rows = [
+        {"question": "How do bees show where flowers are?", "answer": "dance", "doc_id": "bees"},
+        {"question": "What gives the direction?", "answer": "the Waggle dance", "doc_id": "bees"},
+    ]
+    lines.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    examples = load_examples(lines, index="own")
+    assert [e.answer_text for e in examples] == ["dance", "The waggle dance"]  # as written in the passage
+    for e in examples:
+        assert e.context[e.answer_start : e.answer_start + len(e.answer_text)] == e.answer_text
+    lines.write_text(json.dumps({"question": "q", "answer": "not in there", "doc_id": "bees"}) + "\n")
+    with pytest.raises(OpenbookError, match="1 answers not found"):
+        load_examples(lines, index="own")

@@ -54,8 +54,8 @@ class Result:
     """The run: steps done, the mean loss of the first and the last tenth of it, time, device, precision."""
 
     steps: int
-    first_loss: float
-    last_loss: float
+    first_loss: float | None  # None when no loss is known (a run resumed from a checkpoint without them)
+    last_loss: float | None
     seconds: float
     device: str
     bf16: bool
@@ -128,9 +128,9 @@ def train(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm))
     )
-    step = _resume(model, optimizer, schedule, state_dir / STATE, settings) if settings.resume else 0
+    losses: list[float] = []  # every step's loss, kept in the checkpoint so a resumed run reports the whole run
+    step = _resume(model, optimizer, schedule, state_dir / STATE, losses) if settings.resume else 0
     resumed_from = step
-    losses: list[float] = []
     began = time.perf_counter()
     epoch = step // per_epoch
     while step < total:
@@ -149,19 +149,19 @@ def train(
             step += 1
             losses.append(float(loss.detach()))
             if step % settings.save_every == 0:
-                _save_state(model, optimizer, schedule, step, state_dir / STATE)
+                _save_state(model, optimizer, schedule, step, state_dir / STATE, losses)
             if progress:
                 done = step - resumed_from
                 spent = time.perf_counter() - began
                 recent = losses[-20:]
                 progress(Progress(step, total, sum(recent) / len(recent), spent, spent / done * (total - step)))
         epoch += 1
-    _save_state(model, optimizer, schedule, step, state_dir / STATE)
+    _save_state(model, optimizer, schedule, step, state_dir / STATE, losses)
     tenth = max(1, len(losses) // 10)
     return Result(
         steps=step,
-        first_loss=float(np.mean(losses[:tenth])) if losses else float("nan"),
-        last_loss=float(np.mean(losses[-tenth:])) if losses else float("nan"),
+        first_loss=float(np.mean(losses[:tenth])) if losses else None,
+        last_loss=float(np.mean(losses[-tenth:])) if losses else None,
         seconds=time.perf_counter() - began,
         device=device.type,
         bf16=bf16,
@@ -179,7 +179,7 @@ def _optimizer(model: torch.nn.Module, settings: Settings) -> torch.optim.Optimi
     return torch.optim.AdamW(groups, lr=settings.lr)
 
 
-def _save_state(model, optimizer, schedule, step: int, path: Path) -> None:
+def _save_state(model, optimizer, schedule, step: int, path: Path, losses: list[float]) -> None:
     """Write the checkpoint next to its final name, then rename: an interrupted save leaves the last one whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
@@ -190,13 +190,14 @@ def _save_state(model, optimizer, schedule, step: int, path: Path) -> None:
             "optimizer": optimizer.state_dict(),
             "schedule": schedule.state_dict(),
             "rng": torch.get_rng_state(),
+            "losses": losses,
         },
         partial,
     )
     os.replace(partial, path)
 
 
-def _resume(model, optimizer, schedule, path: Path, settings: Settings) -> int:
+def _resume(model, optimizer, schedule, path: Path, losses: list[float]) -> int:
     if not path.is_file():
         return 0
     state = torch.load(path, map_location="cpu", weights_only=False)
@@ -204,4 +205,5 @@ def _resume(model, optimizer, schedule, path: Path, settings: Settings) -> int:
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(state["rng"])
+    losses[:] = state.get("losses", [])[: int(state["step"])]
     return int(state["step"])
