@@ -109,3 +109,16 @@ def test_jsonl_answers_are_found_in_the_indexed_passages(standin_dir, tmp_path):
     lines.write_text(json.dumps({"question": "q", "answer": "not in there", "doc_id": "bees"}) + "\n")
     with pytest.raises(OpenbookError, match="1 answers not found"):
         load_examples(lines, index="own")
+
+
+def test_negatives_of_one_passage_documents_come_from_other_documents():
+    from openbook.training.data import Example
+
+    examples = [
+        Example(f"q{i}", f"what is thing {i}?", f"thing {i} is a word{i}.", f"word{i}", 13, f"doc{i}") for i in range(6)
+    ]
+    negatives = wrong_passage_negatives(examples, 1.0, seed=0)
+    assert len(negatives) == 6
+    for n in negatives:
+        i = int(n.id[1])
+        assert n.context != examples[i].context and f"word{i}" not in n.context

@@ -142,17 +142,22 @@ def write_squad(examples: Sequence[Example], path: Path) -> Path:
 
 def wrong_passage_negatives(examples: Sequence[Example], fraction: float, seed: int = 0) -> list[Example]:
     """For ``fraction`` of the answerable examples (seeded), the same question with another paragraph of its article
-    that lacks the answer text, labelled unanswerable."""
+    that lacks the answer text, labelled unanswerable; where the article has no such paragraph (a document of one
+    passage), another paragraph of the data."""
     by_article: dict[str, list[str]] = defaultdict(list)
     for e in examples:
-        if not by_article[e.article] or by_article[e.article][-1] != e.context:
-            by_article[e.article].append(e.context)
+        by_article[e.article].append(e.context)
+    pools = {a: list(dict.fromkeys(c)) for a, c in by_article.items()}
+    everything = list(dict.fromkeys(e.context for e in examples))
     rng = random.Random(seed)
     negatives = []
     for e in examples:
         if e.is_impossible or rng.random() >= fraction:
             continue
-        others = [c for c in dict.fromkeys(by_article[e.article]) if e.answer_text.lower() not in c.lower()]
+        answer = e.answer_text.lower()
+        others = [c for c in pools[e.article] if answer not in c.lower()]
+        if not others:
+            others = [c for c in rng.sample(everything, min(20, len(everything))) if answer not in c.lower()]
         if others:
             negatives.append(Example(e.id + "_neg", e.question, rng.choice(others), "", -1, e.article))
     return negatives
