@@ -21,8 +21,13 @@ def tiny_config(vocab_size: int, **kw):
     from transformers import BertConfig
 
     return BertConfig(
-        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=512, **kw,
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        **kw,
     )
 
 
@@ -63,7 +68,9 @@ def squad_data(impossible: bool = False) -> dict:
                 for n, (q, ans) in enumerate(pairs)
             ]
             if impossible:
-                qas.append({"id": f"q{i}_x", "question": f"what car does {who} drive?", "answers": [], "is_impossible": True})
+                qas.append(
+                    {"id": f"q{i}_x", "question": f"what car does {who} drive?", "answers": [], "is_impossible": True}
+                )
             paragraphs.append({"context": context, "qas": qas})
         data.append({"title": f"people {a}", "paragraphs": paragraphs})
     return {"version": "v2.0" if impossible else "1.1", "data": data}

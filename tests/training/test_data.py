@@ -14,8 +14,8 @@ from openbook.training.data import (
     paragraph_batches,
     reader_features,
     split_articles,
-    wrong_passage_negatives,
     write_squad,
+    wrong_passage_negatives,
 )
 
 

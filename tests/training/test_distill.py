@@ -13,8 +13,8 @@ from tests.training.conftest import NEEDS_TORCH, squad_data, tiny_config
 torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
 pytest.importorskip("transformers", reason=NEEDS_TORCH)
 
-from openbook.training.data import load_examples, reader_features  # noqa: E402
-from openbook.training.distill import NO_TARGET, Teacher, align, soft_loss, teacher_targets  # noqa: E402
+from openbook.training.data import load_examples, reader_features
+from openbook.training.distill import NO_TARGET, Teacher, align, soft_loss, teacher_targets
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,9 @@ def teacher_dir(tmp_path_factory) -> Path:
     from transformers import BertForQuestionAnswering, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("teacher")
-    texts = [p["context"] + " " + q["question"] for a in squad_data()["data"] for p in a["paragraphs"] for q in p["qas"]]
+    texts = [
+        p["context"] + " " + q["question"] for a in squad_data()["data"] for p in a["paragraphs"] for q in p["qas"]
+    ]
     trainer = BertWordPieceTokenizer(lowercase=True)
     trainer.train_from_iterator(texts, vocab_size=200, min_frequency=1)
     trainer.save_model(str(folder))
@@ -56,7 +58,9 @@ def test_teacher_targets_follow_the_teacher_on_the_same_characters(teacher_dir, 
     assert len(targets) == len(features)
     w, (start, end) = features.windows[0], targets[0]
     assert np.isfinite(start[0]) and np.all(np.isneginf(start[1 : w.offset]))  # [CLS] kept, question left out
-    assert np.all(np.isfinite(start[w.offset : w.offset + w.count]))
+    assert np.all(np.isfinite(start[w.offset : w.offset + w.count])) and np.all(
+        np.isfinite(end[w.offset : w.offset + w.count])
+    )
     # a whole word the student keeps as one piece: its target is the teacher's logit on the token starting there
     text = w.tokens.text
     chars, t_start, _, _, _ = teacher.logits([examples[w.query].question], [text])[0]
@@ -81,9 +85,27 @@ def test_distilled_reader_trains_builds_and_answers(teacher_dir, tiny_reader_bas
 
     out = tmp_path / "distilled"
     args = [
-        "train", "reader", str(squad_file), "--out", str(out), "--base", str(tiny_reader_base),
-        "--teacher", str(teacher_dir), "--max-length", "64", "--batch-size", "128", "--lr", "3e-3",
-        "--epochs", "2", "--fp32", "--samples", "4", "--json",
+        "train",
+        "reader",
+        str(squad_file),
+        "--out",
+        str(out),
+        "--base",
+        str(tiny_reader_base),
+        "--teacher",
+        str(teacher_dir),
+        "--max-length",
+        "64",
+        "--batch-size",
+        "128",
+        "--lr",
+        "3e-3",
+        "--epochs",
+        "2",
+        "--fp32",
+        "--samples",
+        "4",
+        "--json",
     ]
     result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output

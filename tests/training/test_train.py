@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +14,9 @@ torch = pytest.importorskip("torch", reason=NEEDS_TORCH)
 pytest.importorskip("transformers", reason=NEEDS_TORCH)
 pytest.importorskip("nncf", reason=NEEDS_TORCH)
 
-from openbook.cli.app import app  # noqa: E402
-from openbook.models.manifest import ModelManifest  # noqa: E402
-from openbook.reading.reader import Reader  # noqa: E402
+from openbook.cli.app import app
+from openbook.models.manifest import ModelManifest
+from openbook.reading.reader import Reader
 
 FAST = ["--max-length", "64", "--batch-size", "128", "--lr", "3e-3", "--epochs", "2", "--samples", "4", "--json"]
 CONTEXT = "bob lives in london. bob works as a teacher. The favourite colour of bob is blue. Every day bob eats cheese for lunch."
@@ -58,8 +57,15 @@ def test_training_resumes_from_its_checkpoint(tiny_reader_base, squad_file, tmp_
 def test_no_answer_reader(tiny_reader_base, squad2_file, tmp_path):
     out = tmp_path / "noanswer"
     report = run(
-        "reader", str(squad2_file), "--out", str(out), "--base", str(tiny_reader_base), "--fp32",
-        "--holdout-articles", *FAST,
+        "reader",
+        str(squad2_file),
+        "--out",
+        str(out),
+        "--base",
+        str(tiny_reader_base),
+        "--fp32",
+        "--holdout-articles",
+        *FAST,
     )
     assert report["squad_version"] == 2
     assert report["training"]["last_loss"] < report["training"]["first_loss"]
@@ -76,9 +82,23 @@ def test_no_answer_reader(tiny_reader_base, squad2_file, tmp_path):
 def test_retriever_trains_builds_and_retrieves(tiny_encoder_base, squad_file, tmp_path):
     out = tmp_path / "retriever"
     report = run(
-        "retriever", str(squad_file), "--out", str(out), "--base", str(tiny_encoder_base),
-        "--batch-size", "64", "--lr", "3e-3", "--epochs", "2", "--samples", "4",
-        "--holdout", "0.2", "--json",
+        "retriever",
+        str(squad_file),
+        "--out",
+        str(out),
+        "--base",
+        str(tiny_encoder_base),
+        "--batch-size",
+        "64",
+        "--lr",
+        "3e-3",
+        "--epochs",
+        "2",
+        "--samples",
+        "4",
+        "--holdout",
+        "0.2",
+        "--json",
     )
     figures = report["training"]
     assert figures["steps"] >= 8  # at most one question per paragraph in a batch: 10 paragraphs, 4-5 batches an epoch

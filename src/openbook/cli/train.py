@@ -20,7 +20,9 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the model 
 BaseOpt = Annotated[
     Path | None, typer.Option(help="Starting Hugging Face checkpoint (default: the installed all-MiniLM-L6-v2).")
 ]
-IndexOpt = Annotated[str | None, typer.Option("--index", "-i", help="Index whose passages hold a JSONL file's answers.")]
+IndexOpt = Annotated[
+    str | None, typer.Option("--index", "-i", help="Index whose passages hold a JSONL file's answers.")
+]
 HoldoutOpt = Annotated[
     float | None, typer.Option(help="Share of the questions held back (seeded) and measured before and after.")
 ]
@@ -84,7 +86,8 @@ def train_reader(
     """Fine-tune an extractive reader, build it to INT8 IR with its manifest, and measure it on the held-back part."""
     mods = _modules()
     from openbook.training import data as d
-    from openbook.training.reader import ReaderRecipe, calibration_file, train_reader as run, with_defaults
+    from openbook.training.reader import ReaderRecipe, calibration_file, with_defaults
+    from openbook.training.reader import train_reader as run
 
     base_path = mods.resolve_base(base)
     _check_out(out)
@@ -99,8 +102,12 @@ def train_reader(
     settings.seed, settings.device, settings.bf16 = seed, device, bf16
     settings.resume, settings.save_every = not fresh, save_every
     recipe = ReaderRecipe(
-        max_length=max_length, doc_stride=doc_stride, negatives=negatives,
-        teacher=teacher, alpha=alpha, temperature=temperature,
+        max_length=max_length,
+        doc_stride=doc_stride,
+        negatives=negatives,
+        teacher=teacher,
+        alpha=alpha,
+        temperature=temperature,
     )
     log = display.errors.print
     out.mkdir(parents=True, exist_ok=True)
@@ -144,7 +151,9 @@ def train_retriever(
     save_every: SaveOpt = 200,
     fp32: Fp32Opt = False,
     samples: SamplesOpt = 300,
-    before: Annotated[str | None, typer.Option(help="Retriever measured before training (default: the default).")] = None,
+    before: Annotated[
+        str | None, typer.Option(help="Retriever measured before training (default: the default).")
+    ] = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
@@ -152,7 +161,8 @@ def train_retriever(
     part (each question's own paragraph among the held-back paragraphs)."""
     mods = _modules()
     from openbook.training.reader import calibration_file
-    from openbook.training.retriever import recall, train_retriever as run, with_defaults
+    from openbook.training.retriever import recall, with_defaults
+    from openbook.training.retriever import train_retriever as run
 
     base_path = mods.resolve_base(base)
     _check_out(out)
@@ -301,4 +311,3 @@ def _report(report: dict[str, Any], json_out: bool) -> None:
             if row:
                 table.add_row(f"{label} ({Path(row['model']).name})", *(str(row.get(k, "")) for k in keys))
         display.console.print(table)
-

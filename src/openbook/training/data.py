@@ -104,7 +104,9 @@ def jsonl_examples(path: Path, index: str) -> list[Example]:
             missing.append(number)
             continue
         passage, at = hit
-        examples.append(Example(f"line{number}", question, passage.text, passage.text[at : at + len(answer)], at, doc_id))
+        examples.append(
+            Example(f"line{number}", question, passage.text, passage.text[at : at + len(answer)], at, doc_id)
+        )
     found.close()
     if missing:
         lines = ", ".join(map(str, missing[:5])) + (" …" if len(missing) > 5 else "")
@@ -214,7 +216,12 @@ def reader_features(
     """Every window of every example, labelled as described in the module docstring."""
     tok = WordPiece(vocab)
     windows = preprocess(
-        tok, continuation_mask(vocab), [(e.question, [e.context]) for e in examples], question_tokens, max_length, doc_stride
+        tok,
+        continuation_mask(vocab),
+        [(e.question, [e.context]) for e in examples],
+        question_tokens,
+        max_length,
+        doc_stride,
     )
     starts = np.zeros(len(windows), dtype=np.int64)
     ends = np.zeros(len(windows), dtype=np.int64)
@@ -222,7 +229,9 @@ def reader_features(
         e = examples[w.query]
         if e.is_impossible:
             continue
-        span = answer_tokens(w.tokens.word_start, w.tokens.word_end, e.answer_start, e.answer_start + len(e.answer_text))
+        span = answer_tokens(
+            w.tokens.word_start, w.tokens.word_end, e.answer_start, e.answer_start + len(e.answer_text)
+        )
         if span is not None and w.first <= span[0] and span[1] < w.end:
             starts[i] = w.offset + span[0] - w.first
             ends[i] = w.offset + span[1] - w.first
@@ -241,9 +250,15 @@ def encode_windows(tok: WordPiece, windows: Sequence[Window], pad_multiple: int 
     """Model inputs of a batch of windows, padded to a multiple of ``pad_multiple``."""
     longest = max(w.length for w in windows)
     batch = tok.encode_pairs(
-        [w.question_ids for w in windows], [w.passage_ids for w in windows], pad_to=-(-longest // pad_multiple) * pad_multiple
+        [w.question_ids for w in windows],
+        [w.passage_ids for w in windows],
+        pad_to=-(-longest // pad_multiple) * pad_multiple,
     )
-    return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "token_type_ids": batch.token_type_ids}
+    return {
+        "input_ids": batch.input_ids,
+        "attention_mask": batch.attention_mask,
+        "token_type_ids": batch.token_type_ids,
+    }
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, seed: int) -> list[list[int]]:

@@ -51,7 +51,9 @@ class Teacher:
         self.max_length = max_length
 
     @torch.no_grad()
-    def logits(self, questions: list[str], texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]:
+    def logits(
+        self, questions: list[str], texts: list[str]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]:
         """For each (question, text): the character spans of the text's tokens, their start and end logits, and the
         [CLS] start and end logits."""
         enc = self.tokenizer(
@@ -69,7 +71,9 @@ class Teacher:
         results = []
         for row in range(len(texts)):
             seq = np.array([s == 1 for s in enc.sequence_ids(row)])
-            results.append((offsets[row][seq], starts[row][seq], ends[row][seq], float(starts[row, 0]), float(ends[row, 0])))
+            results.append(
+                (offsets[row][seq], starts[row][seq], ends[row][seq], float(starts[row, 0]), float(ends[row, 0]))
+            )
         return results
 
 
@@ -88,7 +92,9 @@ def teacher_targets(
         idx = range(at, min(at + batch_size, len(features)))
         windows = [features.windows[i] for i in idx]
         lows = [int(spans[i][0, 0]) if len(spans[i]) else 0 for i in idx]
-        texts = [w.tokens.text[lo : int(spans[i][-1, 1])] if len(spans[i]) else "" for w, i, lo in zip(windows, idx, lows)]
+        texts = [
+            w.tokens.text[lo : int(spans[i][-1, 1])] if len(spans[i]) else "" for w, i, lo in zip(windows, idx, lows)
+        ]
         got = teacher.logits([examples[w.query].question for w in windows], texts)
         for w, i, lo, (chars, t_start, t_end, cls_start, cls_end) in zip(windows, idx, lows, got):
             start = np.full(w.length, NO_TARGET, dtype=np.float32)

@@ -25,8 +25,8 @@ from openbook.training.data import (
     encode_windows,
     length_batches,
     reader_features,
-    wrong_passage_negatives,
     write_squad,
+    wrong_passage_negatives,
 )
 from openbook.training.weights import copy_tokenizer
 
@@ -78,7 +78,10 @@ def train_reader(
         return length_batches(lengths, settings.batch_size, settings.seed + epoch)
 
     def loss_fn(model: torch.nn.Module, idx: list[int], device: torch.device) -> torch.Tensor:
-        inputs = {k: torch.from_numpy(v).to(device) for k, v in encode_windows(tok, [features.windows[i] for i in idx]).items()}
+        inputs = {
+            k: torch.from_numpy(v).to(device)
+            for k, v in encode_windows(tok, [features.windows[i] for i in idx]).items()
+        }
         out = model(**inputs)
         starts = torch.from_numpy(features.starts[idx]).to(device)
         ends = torch.from_numpy(features.ends[idx]).to(device)
@@ -91,7 +94,8 @@ def train_reader(
         width = inputs["input_ids"].shape[1]
         t_start, t_end = (_pad([targets[i][side] for i in idx], width).to(device) for side in (0, 1))
         soft = (
-            soft_loss(out.start_logits, t_start, recipe.temperature) + soft_loss(out.end_logits, t_end, recipe.temperature)
+            soft_loss(out.start_logits, t_start, recipe.temperature)
+            + soft_loss(out.end_logits, t_end, recipe.temperature)
         ) / 2
         return (1 - recipe.alpha) * hard + recipe.alpha * soft
 
