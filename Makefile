@@ -9,7 +9,7 @@ SHARED ?= ../shared
 $(BIN)/openbook: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,serve,ray]'
+	$(BIN)/pip install --quiet -e '.[test,serve,ray,train]'
 	touch $@
 
 venv: $(BIN)/openbook

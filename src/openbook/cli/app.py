@@ -11,6 +11,7 @@ import typer
 
 from openbook.cli import display, encode
 from openbook.cli.serve import serve
+from openbook.cli.train import train_app
 from openbook.errors import OpenbookError
 from openbook.retrieval.fusion import DEFAULT_MODE
 from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, models_dir
@@ -28,6 +29,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval")
 app.command()(serve)
 encode.register(app)  # encode, shard (Ray and shards: src/openbook/scale/)
+app.add_typer(train_app, name="train")
 
 
 def _version(value: bool) -> None:

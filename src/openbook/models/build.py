@@ -147,8 +147,9 @@ def build_reader(
     samples: int = 300,
     int8: bool = True,
     log: Callable[[str], None] = print,
+    squad_version: int = 1,
 ) -> ModelManifest:
-    """Convert an extractive QA checkpoint (start and end logits)."""
+    """Convert an extractive QA checkpoint (start and end logits); ``squad_version`` 2 marks a no-answer reader."""
     import torch
     from transformers import BertForQuestionAnswering
 
@@ -192,7 +193,7 @@ def build_reader(
         precision="int8" if int8 else "fp32",
         source=checkpoint.name,
         source_sha256=sha256(checkpoint / "model.safetensors"),
-        squad_version=1,
+        squad_version=squad_version,
     )
     _save(model, checkpoint, out, manifest)
     return manifest
