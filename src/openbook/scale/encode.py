@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from openbook.errors import OpenbookError
-from openbook.ingest.loaders import READERS, _expand
+from openbook.ingest.loaders import reader_for, relative_id
 from openbook.ingest.splitting import split_document
 from openbook.models.embedder import Embedder
 from openbook.models.specs import describe
@@ -77,16 +77,30 @@ def schema(dimension: int, model: dict[str, Any], passage_tokens: int):
 
 # --- loading and splitting ---------------------------------------------------------------------------------------
 def document_files(paths: Sequence[str | Path]) -> list[Path]:
-    """The supported files that ``paths`` name (folders searched as ``openbook index`` does), each once."""
-    files: dict[Path, Path] = {}
-    for given in paths:
-        for path in _expand(Path(given)):
-            files.setdefault(path.resolve(), path)
-    return list(files.values())
+    """The files that ``paths`` name (folders walked as ``openbook index`` walks them), each once; each file keeps
+    the folder it was found from in :data:`ROOTS`, so document ids are relative to it as in ``openbook index``."""
+    from openbook.ingest.scan import Scan
+
+    files = []
+    for path, _named, root in Scan([Path(p) for p in paths], strict=True)._targets():
+        ROOTS[str(path.resolve())] = str(root.resolve())
+        files.append(path)
+    return files
 
 
-def read_file(path: Path) -> list[Document]:
-    return READERS[path.suffix.lower()](path)
+ROOTS: dict[str, str] = {}  # resolved file -> resolved folder it was found from
+
+
+def read_file(path: Path, root: str | Path | None = None) -> list[Document]:
+    """The documents of one file, ids relative to ``root`` (default: the folder it was found from, else its own)."""
+    reader = reader_for(path)
+    if reader is None:
+        raise OpenbookError(f"{path}: unsupported file type {path.suffix or '(no suffix)'}")
+    root = Path(root or ROOTS.get(str(Path(path).resolve())) or Path(path).resolve().parent)
+    docs = reader(path, None)
+    for doc in docs:
+        doc.id = relative_id(doc.id, path, root)
+    return docs
 
 
 def iter_documents(files: Iterable[Path]) -> Iterator[Document]:
@@ -149,7 +163,7 @@ def split_file(row: dict[str, Any], model: str, passage_tokens: int | None) -> l
     """Ray Data ``flat_map``: one file's passages as rows (the tokenizer is loaded once per worker process)."""
     splitter = _splitter(model, passage_tokens)
     path = Path(row["path"])
-    return [r for doc in read_file(path) for r in passage_rows(doc, splitter.split(doc))]
+    return [r for doc in read_file(path, row.get("root")) for r in passage_rows(doc, splitter.split(doc))]
 
 
 # --- encoding ------------------------------------------------------------------------------------------------------
@@ -338,7 +352,8 @@ def _run_ray(
     tokens = passage_tokens or DEFAULT_PASSAGE_TOKENS
     target = schema(embedder.dimension, identity, tokens)
     del embedder
-    ds = ray.data.from_items([{"path": str(p.resolve())} for p in files])
+    rows = [{"path": str(p.resolve()), "root": ROOTS.get(str(p.resolve()))} for p in files]
+    ds = ray.data.from_items(rows)
     ds = ds.flat_map(split_file, fn_kwargs={"model": str(model.resolve()), "passage_tokens": passage_tokens})
     ds = ds.map_batches(
         PassageEncoder,

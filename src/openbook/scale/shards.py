@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import shutil
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,7 @@ from openbook.index import lexical
 from openbook.index.folder import MANIFEST as INDEX_MANIFEST
 from openbook.index.folder import Index, model_mismatch, write_json_atomic
 from openbook.models.embedder import Embedder
+from openbook.retrieval.indexer import Indexer
 from openbook.models.manifest import ModelManifest
 from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
 from openbook.types import Passage, SearchResult
@@ -107,8 +109,8 @@ def _write_manifest(target: Path, shards: int, model: dict[str, Any], source: st
 
 def split_index(source: str | Path, target: str | Path, shards: int) -> ShardReport:
     """Split the index ``source`` into ``shards`` shard indexes under ``target`` (a new name): each shard starts as a
-    copy of the source's current generation and drops the other shards' documents in one ordinary write, so passage
-    ids, vectors (flat or ivf) and settings are kept and nothing is encoded again."""
+    snapshot of the source's store and drops the other shards' documents in one ordinary write, so passage ids,
+    vectors and settings are kept and nothing is encoded again."""
     start = time.perf_counter()
     src = Index.open(resolve_index(source))
     if src.store is None or src.count_passages() == 0:
@@ -119,23 +121,16 @@ def split_index(source: str | Path, target: str | Path, shards: int) -> ShardRep
     _new_target(out, shards)
     doc_ids = [r[0] for r in src.store.conn.execute("SELECT id FROM documents ORDER BY id")]
     report = ShardReport(out.name)
-    files = [
-        src.path / INDEX_MANIFEST,
-        *(src.path / f"{kind}-{src.generation}.{ext}" for kind, ext in (("store", "sqlite"), ("vectors", "faiss"))),
-    ]
     for n in range(shards):
         folder = out / f"shard-{n}"
         folder.mkdir()
-        for file in files:
-            shutil.copyfile(file, folder / file.name)
-        others = [d for d in doc_ids if shard_of(d, shards) != n]
-        shard = Index.open(folder)
-        assert shard.vectors is not None
-        with shard.transaction(shard.vectors.dimension) as tx:
-            with tx.store.conn:
-                removed = tx.store.delete_documents(others)
-                tx.vectors.remove(removed)
-            tx.store.conn.execute("VACUUM")  # give back the space of the other shards' rows
+        shutil.copyfile(src.path / INDEX_MANIFEST, folder / INDEX_MANIFEST)
+        copy = sqlite3.connect(folder / "store.sqlite")
+        src.store.conn.backup(copy)  # one consistent snapshot of the source's log: rows, FTS5, vectors
+        copy.close()
+        shard = Index.open(folder)  # its FAISS is rebuilt from the stored vectors (no checkpoint file was copied)
+        Indexer(shard).remove([d for d in doc_ids if shard_of(d, shards) != n])
+        shard.refresh()
         report.shards.append(
             {"shard": folder.name, "documents": shard.count_documents(), "passages": shard.count_passages()}
         )
