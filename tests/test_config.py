@@ -28,10 +28,14 @@ def test_every_variable_is_read(tmp_path):
         "OPENBOOK_PRECISION": "f32",
         "OPENBOOK_THREADS": "2",
         "OPENBOOK_HINT": "throughput",
+        "OPENBOOK_MODEL_CACHE": str(tmp_path / "c"),
+        "OPENBOOK_LOCK_TIMEOUT": "5",
+        "OPENBOOK_RAY": "local",
     }
     s = Settings.from_env(env)
     assert (s.models, s.indexes, s.history) == (tmp_path / "m", tmp_path / "i", tmp_path / "h")
     assert s.runtime == RuntimeSettings(reshape=True, precision="f32", threads=2, hint="THROUGHPUT")
+    assert (s.model_cache, s.lock_timeout, s.ray) == (tmp_path / "c", 5.0, "local")
     assert set(env) == set(config.VARIABLES)
 
 

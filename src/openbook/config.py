@@ -10,6 +10,7 @@
                           user's data folder, ``~/.local/share/openbook/indexes`` on Linux)
 ``OPENBOOK_MODEL_CACHE``  OpenVINO's cache of compiled models (default: ``~/.cache/openbook/openvino``; ``off``: none)
 ``OPENBOOK_LOCK_TIMEOUT`` seconds a writer waits for another writer of the same index (default 60)
+``OPENBOOK_RAY``          the Ray cluster that searches sharded indexes (an address, or ``local``; unset: threads)
 ``OPENBOOK_RESHAPE``      ``1``/``true``/``yes``: run a model of static shape at dynamic shape where its graph allows
 ``OPENBOOK_PRECISION``    OpenVINO inference precision hint (``f32``, ``bf16``, ``f16``); default: the device's
 ``OPENBOOK_THREADS``      inference threads (a whole number; 0 or unset: all cores)
@@ -41,6 +42,7 @@ VARIABLES = (
     "OPENBOOK_HISTORY",
     "OPENBOOK_MODEL_CACHE",
     "OPENBOOK_LOCK_TIMEOUT",
+    "OPENBOOK_RAY",
 )
 HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
 _TRUE = ("1", "true", "yes", "on")
@@ -67,6 +69,7 @@ class Settings:
     runtime: RuntimeSettings
     model_cache: Path | None = None
     lock_timeout: float = 60.0
+    ray: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +87,7 @@ class Settings:
             ),
             model_cache=_model_cache(env),
             lock_timeout=_seconds(env, "OPENBOOK_LOCK_TIMEOUT", 60.0),
+            ray=env.get("OPENBOOK_RAY") or None,
         )
 
 
@@ -186,7 +190,7 @@ def model_cache_dir() -> Path | None:
 
 def ray_address() -> str | None:
     """The Ray cluster that searches sharded indexes (``OPENBOOK_RAY``: an address, or ``local``); None: threads."""
-    return os.environ.get("OPENBOOK_RAY") or None
+    return settings().ray
 
 
 def resolve_model(name_or_path: str | Path | None, default: str) -> Path:

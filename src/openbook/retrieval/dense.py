@@ -32,5 +32,11 @@ def search_vectors(
     vectors: VectorIndex, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``vectors.search`` restricted to the ``allowed`` passage ids before ranking (a FAISS id selector in the vector
-    index), so ``k`` hits come back whenever ``k`` allowed passages have vectors."""
+    index), so ``k`` hits come back whenever ``k`` allowed passages have vectors (fewer columns when fewer are
+    allowed)."""
+    if allowed is not None:
+        allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+        if len(allowed) == 0:
+            return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        k = min(k, len(allowed))
     return vectors.search(queries, k, allowed)

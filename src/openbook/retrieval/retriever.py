@@ -168,7 +168,7 @@ class Retriever:
     def _writable(self, passage_tokens: int | None) -> Index:
         if self._index is None:
             settings = {"passage_tokens": passage_tokens or DEFAULT_PASSAGE_TOKENS}
-            self._index = Index.create(self.index_path, self.manifest, self.model_path, settings)
+            self._index = Index.create(self.index_path, self.embedder.manifest, self.model_path, settings)
         return self._index
 
     def search(self, question: str, k: int = 5, mode: str | None = None, where: Where = None) -> list[SearchResult]:
