@@ -82,7 +82,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="Settings to run (default: all).")
     args = parser.parse_args()
     reader = Reader(resolve_model(None, DEFAULT_READER))
-    results: dict[str, Any] = {}
+    target = RESULTS / "calibration.json"
+    # settings run before stay unless run again (--only runs some)
+    results: dict[str, Any] = json.loads(target.read_text(encoding="utf-8")) if args.only and target.is_file() else {}
     for name, s in SETTINGS.items():
         if args.only and name not in args.only:
             continue
@@ -95,7 +97,7 @@ def main() -> None:
         results[name] = result
         print(name, json.dumps({k: v for k, v in result.items() if k not in ("curve", "variants")})[:600], flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "calibration.json").write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    target.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     if "v1.1 dev, all indexed" in results:
         plot(results, RESULTS / "calibration.png")
 

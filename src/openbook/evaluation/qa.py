@@ -333,7 +333,6 @@ def _variants(matrices, articles: np.ndarray, tune_articles: int) -> dict[str, A
     """What each fused signal adds: weights chosen on the tuning articles, scored on both parts."""
     tune_rows = np.flatnonzero(articles < tune_articles)
     held_rows = np.flatnonzero(articles >= tune_articles)
-    every = np.arange(len(articles))
     variants: dict[str, Any] = {}
     for name, margins, retrievals in (
         ("span", (0.0,), (0.0,)),
@@ -342,10 +341,19 @@ def _variants(matrices, articles: np.ndarray, tune_articles: int) -> dict[str, A
         ("span+margin+retrieval", WIDE_MARGIN_GRID, WIDE_RETRIEVAL_GRID),
     ):
         w = ranked_weights(matrices, tune_rows, margins, retrievals)[0][1]
-        variants[name] = {
-            "weights": {"margin": w.margin, "retrieval": w.retrieval},
-            f"articles 1-{tune_articles} (tuning)": score_weights(matrices, w, tune_rows),
-            **({f"articles {tune_articles + 1}+ (held out)": score_weights(matrices, w, held_rows)} if len(held_rows) else {}),
-            "all": score_weights(matrices, w, every),
-        }
+        variants[name] = _variant(matrices, w, tune_rows, held_rows, tune_articles)
+    # the weights chosen before the wider grid and the calibrator, on the same questions
+    former = Weights(1.0, 5.0)
+    variants["former default (margin 1, retrieval 5)"] = _variant(matrices, former, tune_rows, held_rows, tune_articles)
     return variants
+
+
+def _variant(matrices, w: Weights, tune_rows: np.ndarray, held_rows: np.ndarray, tune_articles: int) -> dict[str, Any]:
+    every = np.arange(len(matrices[0]))
+    held = {f"articles {tune_articles + 1}+ (held out)": score_weights(matrices, w, held_rows)} if len(held_rows) else {}
+    return {
+        "weights": {"margin": w.margin, "retrieval": w.retrieval},
+        f"articles 1-{tune_articles} (tuning)": score_weights(matrices, w, tune_rows),
+        **held,
+        "all": score_weights(matrices, w, every),
+    }
