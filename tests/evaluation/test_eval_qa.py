@@ -24,7 +24,7 @@ def test_open_book_qa_on_three_articles(tmp_path, squad_dev, vocab):
     span = variants["span"]["articles 1-2 (tuning)"]["f1"]
     fused = variants["span+margin+retrieval"]["articles 1-2 (tuning)"]["f1"]
     assert fused >= span  # tuned on these rows: it can only match or beat the span score alone
-    assert set(variants) == {"span", "span+margin", "span+retrieval", "span+margin+retrieval"}
+    assert {"span", "span+margin", "span+retrieval", "span+margin+retrieval"} <= set(variants)
     calibration = result["calibration"]
     assert calibration["auroc"] > 0.75 and calibration["ece"] < 0.15  # confidence tells right from wrong
     curve = result["curve"]

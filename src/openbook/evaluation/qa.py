@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from openbook.evaluation.signals import Asked, Setting, extract
-from openbook.evaluation.squad import normalize_answer
+from openbook.evaluation.squad import load_squad, normalize_answer
 from openbook.qa.confidence import (
     Calibrator,
     Confidence,
@@ -255,8 +255,10 @@ def run_setting(
     limit: int | None = None,
     retriever_model: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    every: int = 1,
 ) -> list[Item]:
-    """Search and read a setting (from ``cache`` when it holds it) and prepare its items."""
+    """Search and read a setting (from ``cache`` when it holds it) and prepare its items; ``every`` > 1 keeps only every
+    n-th question of the file (an unbiased sample of a cached setting that also holds other questions)."""
     name = _setting_name(squad_file, index_articles, ask_articles, own_paragraph, mode, k, limit)
     with tempfile.TemporaryDirectory(prefix="openbook-eval-") as tmp:
         folder = Path(cache) if cache else Path(tmp)
@@ -264,6 +266,9 @@ def run_setting(
             Path(squad_file), folder, name, reader, index_articles, ask_articles, k, mode, own_paragraph,
             progress, limit=limit, retriever_model=retriever_model,
         )
+    if every > 1:
+        number = {q.id: n for n, q in enumerate(load_squad(squad_file))}
+        setting.questions = [a for a in setting.questions if number[a.question.id] % every == 0]
     return prepare(setting)
 
 
@@ -282,13 +287,14 @@ def evaluate_qa(
     own_paragraph: bool = False,
     min_confidence: float | None = None,
     cache: Path | None = None,
+    every: int = 1,
 ) -> dict[str, Any]:
     """EM/F1 of the top answer, the calibration of its confidence and the abstention it allows (see the module)."""
     from openbook.config import DEFAULT_READER, resolve_model
 
     reader = reader or Reader(resolve_model(None, DEFAULT_READER))
     items = run_setting(squad_file, reader, cache, index_articles, ask_articles, own_paragraph, mode, k, limit,
-                        retriever_model, progress)
+                        retriever_model, progress, every)
     book_mode = "own paragraph" if own_paragraph else mode
     confidence = Confidence.for_reader(reader.manifest.confidence, None if own_paragraph else mode)
     weights = weights or _weights_in_force(reader, mode, own_paragraph)
@@ -305,6 +311,7 @@ def evaluate_qa(
         "mode": book_mode,
         "questions": len(items),
         "no_answer_questions": int(t.impossible.sum()),
+        "f1_never_abstaining": round(100 * float(t.f1.mean()), 2),
         "calibrator": confidence.calibrator.meta.get("fitted_on", ""),
         "min_confidence": threshold,
         "at_threshold": abstention(t, threshold),
@@ -333,7 +340,6 @@ def _variants(matrices, articles: np.ndarray, tune_articles: int) -> dict[str, A
     """What each fused signal adds: weights chosen on the tuning articles, scored on both parts."""
     tune_rows = np.flatnonzero(articles < tune_articles)
     held_rows = np.flatnonzero(articles >= tune_articles)
-    every = np.arange(len(articles))
     variants: dict[str, Any] = {}
     for name, margins, retrievals in (
         ("span", (0.0,), (0.0,)),
@@ -342,10 +348,19 @@ def _variants(matrices, articles: np.ndarray, tune_articles: int) -> dict[str, A
         ("span+margin+retrieval", WIDE_MARGIN_GRID, WIDE_RETRIEVAL_GRID),
     ):
         w = ranked_weights(matrices, tune_rows, margins, retrievals)[0][1]
-        variants[name] = {
-            "weights": {"margin": w.margin, "retrieval": w.retrieval},
-            f"articles 1-{tune_articles} (tuning)": score_weights(matrices, w, tune_rows),
-            **({f"articles {tune_articles + 1}+ (held out)": score_weights(matrices, w, held_rows)} if len(held_rows) else {}),
-            "all": score_weights(matrices, w, every),
-        }
+        variants[name] = _variant(matrices, w, tune_rows, held_rows, tune_articles)
+    # the weights chosen before the wider grid and the calibrator, on the same questions
+    former = Weights(1.0, 5.0)
+    variants["former default (margin 1, retrieval 5)"] = _variant(matrices, former, tune_rows, held_rows, tune_articles)
     return variants
+
+
+def _variant(matrices, w: Weights, tune_rows: np.ndarray, held_rows: np.ndarray, tune_articles: int) -> dict[str, Any]:
+    every = np.arange(len(matrices[0]))
+    held = {f"articles {tune_articles + 1}+ (held out)": score_weights(matrices, w, held_rows)} if len(held_rows) else {}
+    return {
+        "weights": {"margin": w.margin, "retrieval": w.retrieval},
+        f"articles 1-{tune_articles} (tuning)": score_weights(matrices, w, tune_rows),
+        **held,
+        "all": score_weights(matrices, w, every),
+    }
