@@ -11,7 +11,9 @@ setup(
     package_dir={"": "src", "openbook.default_models": "models"},
     package_data={
         "openbook.default_models": [
-            f"{name}/{pattern}" for name in DEFAULT_MODELS for pattern in ("*.xml", "*.bin", "vocab.txt", "manifest.json")
+            f"{name}/{pattern}"
+            for name in DEFAULT_MODELS
+            for pattern in ("*.xml", "*.bin", "vocab.txt", "manifest.json")
         ]
     },
     include_package_data=False,
