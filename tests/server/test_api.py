@@ -70,7 +70,8 @@ def test_ask_json_is_the_cli_json(client, served):
 def test_search_json_is_the_library_json(client, served):
     reader = served[2].state.reader
     question = "Which piece in chess can jump?"
-    expected = [r.to_dict() for r in reader.executor.submit(reader.book.retriever.search, question, 3, "dense").result()]
+    search = reader.book.retriever.search
+    expected = [r.to_dict() for r in reader.executor.submit(search, question, 3, "dense").result()]
     assert client.post("/search", json={"question": question, "k": 3, "mode": "dense"}).json()["results"] == expected
 
 
@@ -372,10 +373,12 @@ def info_model(client) -> str:
 
 @pytest.fixture
 def kettles(client):
-    """Three documents with metadata (one with a page of its own per passage, as a PDF's), removed afterwards."""
+    """Three documents with year and lang metadata, removed afterwards."""
     docs = [
-        {"id": "f/2021", "text": "The Brimble kettle whistles at 97 degrees.", "metadata": {"year": 2021, "lang": "en"}},
-        {"id": "f/2019", "text": "The Brimble kettle whistled at 95 degrees.", "metadata": {"year": 2019, "lang": "en"}},
+        {"id": "f/2021", "text": "The Brimble kettle whistles at 97 degrees.",
+         "metadata": {"year": 2021, "lang": "en"}},
+        {"id": "f/2019", "text": "The Brimble kettle whistled at 95 degrees.",
+         "metadata": {"year": 2019, "lang": "en"}},
         {"id": "f/fr", "text": "La bouilloire Brimble siffle a 96 degres.", "metadata": {"year": 2022, "lang": "fr"}},
     ]
     assert client.post("/documents", json={"documents": docs}).status_code == 200

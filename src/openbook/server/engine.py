@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -118,11 +118,14 @@ class ReaderSide:
         book = self.books.get(mode)
         if book is None:
             s = self.settings
-            book = self.books[mode] = OpenBook(retriever=retriever, reader=self.book.reader, k=s.k, top_answers=s.top_answers)
+            book = OpenBook(retriever=retriever, reader=self.book.reader, k=s.k, top_answers=s.top_answers)
+            self.books[mode] = book
         return book
 
     # --- other reads --------------------------------------------------------------------------------------------------
-    def documents(self, where: Any = None, contains: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def documents(
+        self, where: Any = None, contains: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """The documents (``Retriever.documents``) whose id, title or source contains ``contains`` and which hold a
         passage whose metadata passes ``where``; at most ``limit``."""
         if not is_index(self.index_path):
@@ -247,7 +250,8 @@ class WriterSide:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise ApiError(409, f"index {self.index_path.name} is being written by another process; try again later")
+                name = self.index_path.name
+                raise ApiError(409, f"index {name} is being written by another process; try again later") from None
             fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _forget_upload(self, doc_id: str) -> None:
