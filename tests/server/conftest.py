@@ -75,7 +75,7 @@ def live(corpus_index, tmp_path_factory) -> Iterator[LiveServer]:
     import httpx
 
     path = copy_index(corpus_index, tmp_path_factory.mktemp("live"))
-    with LiveServer(create_app(ServerSettings(index=str(path)))) as server:
+    with LiveServer(create_app(ServerSettings(index=path))) as server:
         with httpx.Client(base_url=server.url, timeout=120) as client:
             wait_ready(client)
         yield server

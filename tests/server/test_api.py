@@ -21,7 +21,7 @@ LIMIT_UPLOAD = 256 * 1024
 @pytest.fixture(scope="module")
 def served(corpus_index, tmp_path_factory):
     path = copy_index(corpus_index, tmp_path_factory.mktemp("api"))
-    settings = ServerSettings(index=str(path), max_request_bytes=LIMIT_REQUEST, max_upload_bytes=LIMIT_UPLOAD)
+    settings = ServerSettings(index=path, max_request_bytes=LIMIT_REQUEST, max_upload_bytes=LIMIT_UPLOAD)
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         wait_ready(client)
@@ -59,14 +59,20 @@ def test_ask_highlights_the_answer_in_its_passage(client):
 
 def test_ask_json_is_the_cli_json(client, served):
     """The API's answers are the library's ``RankedAnswer.to_dict`` (the CLI's --json), passage as an object."""
-    from openbook.server.compat import answer_json
-
     reader = served[2].state.reader  # the served OpenBook itself, called on the thread that owns it
-    expected = [answer_json(a) for a in reader.executor.submit(reader.book.ask, VOLCANO).result()]
+    expected = [a.to_dict() for a in reader.executor.submit(reader.book.ask, VOLCANO).result()]
     got = client.post("/ask", json={"question": VOLCANO}).json()["answers"]
-    assert [a["answer"] for a in got] == [a["answer"] for a in expected]
-    assert got[0].keys() == expected[0].keys()
-    assert got[0]["passage"] == expected[0]["passage"]
+    assert got == expected
+    assert set(got[0]) >= {"answer", "confidence", "abstain", "start", "end", "passage"}
+    assert set(got[0]["passage"]) == {"id", "doc_id", "title", "source", "start", "end", "text", "metadata"}
+
+
+def test_search_json_is_the_library_json(client, served):
+    reader = served[2].state.reader
+    question = "Which piece in chess can jump?"
+    search = reader.book.retriever.search
+    expected = [r.to_dict() for r in reader.executor.submit(search, question, 3, "dense").result()]
+    assert client.post("/search", json={"question": question, "k": 3, "mode": "dense"}).json()["results"] == expected
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
@@ -140,6 +146,9 @@ def test_markdown_and_jsonl_uploads_keep_the_loaders_ids(client):
     assert any(i.startswith("uploads/facts.jsonl#") for i in added)
     titles = {d["id"]: d["title"] for d in client.get("/documents").json()["documents"]}
     assert titles["uploads/guide.md"] == "Sourdough"
+    hits = client.post("/search", json={"question": "starter flour wild yeast", "where": ["section=Sourdough"]}).json()
+    assert [h["passage"]["doc_id"] for h in hits["results"]] == ["uploads/guide.md"]
+    assert hits["results"][0]["passage"]["metadata"]["section"] == "Sourdough"
     for doc_id in added:
         assert client.delete("/documents/" + doc_id.replace("#", "%23")).status_code == 200
     assert not added & ids(client)
@@ -180,7 +189,7 @@ def test_malformed_json_is_400(client):
         ("/etc/x.txt", b"escape attempt", "without folders"),
         (".hidden.txt", b"hidden", "not allowed"),
         ("notes.exe", b"MZ", "unsupported file type .exe"),
-        ("picture.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
+        ("picture.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "binary file"),
         ("empty.md", b"  \n", "empty document"),
     ],
 )
@@ -282,7 +291,7 @@ def test_internal_error_is_500_without_a_trace(client, served, monkeypatch):
 
 
 def test_not_ready_is_503_until_the_models_load(corpus_index, tmp_path):
-    app = create_app(ServerSettings(index=str(corpus_index)))
+    app = create_app(ServerSettings(index=corpus_index))
     gate = threading.Event()
     app.state.reader.executor.submit(gate.wait)  # the model thread is busy: loading waits behind this
     with TestClient(app) as client:
@@ -296,7 +305,7 @@ def test_not_ready_is_503_until_the_models_load(corpus_index, tmp_path):
 
 
 def test_models_that_fail_to_load_give_503_with_the_reason(corpus_index, tmp_path):
-    app = create_app(ServerSettings(index=str(corpus_index), reader=str(tmp_path / "no-such-reader")))
+    app = create_app(ServerSettings(index=corpus_index, reader=str(tmp_path / "no-such-reader")))
     with TestClient(app) as client:
         for _ in range(200):
             r = client.get("/ready")
@@ -333,7 +342,7 @@ def test_no_cors_unless_asked(client):
 
 def test_cors_for_the_named_origin_only(corpus_index, tmp_path):
     no_models = str(tmp_path / "none")  # CORS needs no models: this app never loads any
-    app = create_app(ServerSettings(index=str(corpus_index), reader=no_models, cors=("http://app.example",)))
+    app = create_app(ServerSettings(index=corpus_index, reader=no_models, cors=("http://app.example",)))
     with TestClient(app) as client:
         ok = client.options("/ask", headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST"})
         assert ok.headers["access-control-allow-origin"] == "http://app.example"
@@ -342,7 +351,7 @@ def test_cors_for_the_named_origin_only(corpus_index, tmp_path):
 
 
 def test_empty_index_is_served_and_the_first_upload_creates_it(tmp_path):
-    app = create_app(ServerSettings(index=str(tmp_path / "fresh")))
+    app = create_app(ServerSettings(index=tmp_path / "fresh"))
     with TestClient(app) as client:
         wait_ready(client)
         assert client.get("/documents").json() == {"count": 0, "documents": []}
@@ -353,33 +362,121 @@ def test_empty_index_is_served_and_the_first_upload_creates_it(tmp_path):
         assert client.post("/documents", json={"documents": [doc]}).status_code == 200
         best = client.post("/ask", json={"question": "Where do quokkas live?"}).json()["answers"][0]
         assert "Rottnest" in best["answer"]
-        assert json.loads((tmp_path / "fresh" / "index.json").read_text())["generation"] == 1
+        assert json.loads((tmp_path / "fresh" / "index.json").read_text())["model"]["name"] == info_model(client)
+        assert client.delete("/documents/d1").json() == {"removed": "d1", "passages_removed": 1}
+        assert client.get("/documents").json() == {"count": 0, "documents": []}
 
 
-def test_filters_are_applied_or_refused_never_ignored(client):
-    """``where`` reaches the library's filters where it has them; where it does not yet, the request is refused."""
+def info_model(client) -> str:
+    return client.get("/info").json()["model"]
+
+
+@pytest.fixture
+def kettles(client):
+    """Three documents with year and lang metadata, removed afterwards."""
     docs = [
-        {"id": "f/2021", "text": "The Brimble kettle whistles at 97 degrees.", "metadata": {"year": 2021}},
-        {"id": "f/2019", "text": "The Brimble kettle whistled at 95 degrees.", "metadata": {"year": 2019}},
+        {"id": "f/2021", "text": "The Brimble kettle whistles at 97 degrees.",
+         "metadata": {"year": 2021, "lang": "en"}},
+        {"id": "f/2019", "text": "The Brimble kettle whistled at 95 degrees.",
+         "metadata": {"year": 2019, "lang": "en"}},
+        {"id": "f/fr", "text": "La bouilloire Brimble siffle a 96 degres.", "metadata": {"year": 2022, "lang": "fr"}},
     ]
     assert client.post("/documents", json={"documents": docs}).status_code == 200
-    try:
-        for body in ({"where": ["year=2021"]}, {"filters": "year=2021"}):
-            r = client.post("/search", json={"question": "Brimble kettle degrees", "k": 5, **body})
-            if r.status_code == 400:
-                assert "does not support metadata filters" in r.json()["error"]
-                continue
-            assert r.status_code == 200 and r.json()["results"]
-            assert {hit["passage"]["doc_id"] for hit in r.json()["results"]} == {"f/2021"}
-    finally:
-        for doc in docs:
-            client.delete("/documents/" + doc["id"].replace("/", "%2F"))
+    yield docs
+    for doc in docs:
+        assert client.delete("/documents/" + doc["id"].replace("/", "%2F")).status_code == 200
 
 
-def test_min_confidence_is_applied_or_refused_never_ignored(client):
-    r = client.post("/ask", json={"question": VOLCANO, "min_confidence": 0.99})
-    if r.status_code == 400:
-        assert "does not support a confidence threshold" in r.json()["error"]
-        return
-    answers = r.json()["answers"]
-    assert answers and all(a["abstain"] == (a["confidence"] < 0.99) for a in answers)
+def doc_ids(body: dict, key: str) -> set[str]:
+    return {hit["passage"]["doc_id"] for hit in body[key]}
+
+
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        ({"where": ["year=2021"]}, {"f/2021"}),
+        ({"filters": "year>=2020; lang=en"}, {"f/2021"}),
+        ({"where": "lang in en,fr; year<2022"}, {"f/2021", "f/2019"}),
+        ({"where": {"field": "meta.lang", "operator": "==", "value": "fr"}}, {"f/fr"}),
+        (
+            {"filters": {"operator": "OR", "conditions": [
+                {"field": "meta.year", "operator": "<", "value": 2020},
+                {"field": "meta.lang", "operator": "=", "value": "fr"},
+            ]}},
+            {"f/2019", "f/fr"},
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", ["hybrid", "lexical"])
+def test_search_filters_before_ranking(client, kettles, where, expected, mode):
+    """Only passages passing the filter come back, even where better unfiltered hits exist; k=10 shows all of them."""
+    r = client.post("/search", json={"question": "Brimble kettle degrees", "k": 10, "mode": mode, **where})
+    assert r.status_code == 200, r.json()
+    assert doc_ids(r.json(), "results") == expected
+    assert r.json()["where"]["operator"] in ("==", "=", "in", "<", "AND", "OR")
+
+
+def test_ask_with_a_filter_answers_from_the_documents_that_pass(client, kettles):
+    question = "At how many degrees does the Brimble kettle whistle?"
+    for year, answer in ((2021, "97"), (2019, "95")):
+        r = client.post("/ask", json={"question": question, "where": [f"year={year}"]})
+        assert r.status_code == 200, r.json()
+        answers = r.json()["answers"]
+        assert answers and {a["passage"]["doc_id"] for a in answers} == {f"f/{year}"}
+        assert answer in answers[0]["answer"]
+    r = client.post("/ask", json={"question": VOLCANO, "where": ["year=1850"]})  # no passage passes: no answers
+    assert r.status_code == 200 and r.json()["answers"] == [], r.json()
+    r = client.post("/search", json={"question": VOLCANO, "where": ["year=1850"]})
+    assert r.status_code == 200 and r.json()["results"] == [], r.json()
+
+
+def test_documents_listed_by_metadata_and_by_name(client, kettles):
+    listed = client.get("/documents", params={"where": "lang=en"}).json()
+    assert {d["id"] for d in listed["documents"]} == {"f/2021", "f/2019"} and listed["count"] == 2
+    both = client.get("/documents", params=[("where", "lang=en"), ("where", "year>2020")]).json()
+    assert [d["id"] for d in both["documents"]] == ["f/2021"]
+    assert client.get("/documents", params={"where": "year>=2019", "limit": 1}).json()["count"] == 1
+    assert [d["id"] for d in client.get("/documents", params={"contains": "f/fr"}).json()["documents"]] == ["f/fr"]
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        (["year>>2020"], "bad filter"),
+        ("year", "bad filter"),
+        ({"field": "meta.year", "operator": "~", "value": 1}, "operator"),
+        ({"operator": "XOR", "conditions": []}, "XOR"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/ask", "/search"])
+def test_bad_filters_are_400_with_one_line(client, path, where, message):
+    r = client.post(path, json={"question": VOLCANO, "where": where})
+    assert r.status_code == 400, r.json()
+    assert list(r.json()) == ["error"] and "\n" not in r.json()["error"]
+    assert message.lower() in r.json()["error"].lower(), r.json()
+
+
+def test_bad_document_filter_is_400(client):
+    r = client.get("/documents", params={"where": "year>>2020"})
+    assert r.status_code == 400 and "\n" not in r.json()["error"]
+
+
+def test_min_confidence_sets_abstain(client):
+    """The threshold in force decides ``abstain``; the answers and their confidences stay the same."""
+    chess = {"question": "Which piece in chess can jump?", "top_answers": 5}
+    default = client.post("/ask", json=chess).json()
+    assert "min_confidence" not in default and default["answers"][0]["answer"] == "knight"
+    confidences = [a["confidence"] for a in default["answers"]]
+    assert all(0 <= c <= 1 for c in confidences) and min(confidences) < 0.8 < max(confidences), confidences
+    for threshold in (0, 0.8, 0.99):
+        body = client.post("/ask", json={**chess, "min_confidence": threshold}).json()
+        assert body["min_confidence"] == threshold
+        assert [a["answer"] for a in body["answers"]] == [a["answer"] for a in default["answers"]]
+        assert [a["confidence"] for a in body["answers"]] == confidences
+        assert [a["abstain"] for a in body["answers"]] == [c < threshold for c in confidences]
+
+
+def test_nonsense_question_is_not_in_your_documents(client):
+    """A question the corpus cannot answer: the top answer abstains at the reader's own threshold."""
+    body = client.post("/ask", json={"question": "What is the airspeed of an unladen swallow in Tasmania?"}).json()
+    assert body["answers"] and body["answers"][0]["abstain"] is True

@@ -64,12 +64,12 @@ def test_ask_upload_find_remove(live, browser, tmp_path):
         browser.save_screenshot(str(Path(SCREENSHOT)))
 
     # upload a file through the file input (the drop zone's keyboard way in) and find it
-    note = tmp_path / "orchard notes.md"
-    note.write_text("# Orchard\n\nThe <b>Pennyworth</b> apple was first grown by Mirela Stanz in 1874.\n")
+    note = tmp_path / "orchard notes.txt"
+    note.write_text("The <b>Pennyworth</b> apple was first grown by Mirela Stanz in 1874.\n")
     browser.find_element(By.ID, "files").send_keys(str(note))
     wait.until(EC.text_to_be_present_in_element((By.ID, "upload-status"), "Indexed 1 document"))
-    row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-id="uploads/orchard notes.md"]')))
-    assert row.find_element(By.TAG_NAME, "td").text == "Orchard"
+    row = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-id="uploads/orchard notes.txt"]')))
+    assert row.find_element(By.TAG_NAME, "td").text == "orchard notes"
     assert "13 documents" in browser.find_element(By.ID, "status").text
 
     question = browser.find_element(By.ID, "question")
@@ -82,7 +82,7 @@ def test_ask_upload_find_remove(live, browser, tmp_path):
     # remove it: the row goes, and so do its answers
     row.find_element(By.CSS_SELECTOR, "button.remove").click()
     wait.until(EC.alert_is_present()).accept()
-    wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, 'tr[data-id="uploads/orchard notes.md"]')))
+    wait.until(EC.invisibility_of_element_located((By.CSS_SELECTOR, 'tr[data-id="uploads/orchard notes.txt"]')))
     wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "12 documents"))
     question = browser.find_element(By.ID, "question")
     question.send_keys(Keys.ENTER)
@@ -97,4 +97,66 @@ def test_a_bad_upload_shows_its_error(live, browser, tmp_path):
     binary = tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     browser.find_element(By.ID, "files").send_keys(str(binary))
-    wait.until(EC.text_to_be_present_in_element((By.ID, "upload-status"), "not a text file"))
+    wait.until(EC.text_to_be_present_in_element((By.ID, "upload-status"), "binary file"))
+
+
+def test_confidence_not_in_your_documents_filters_and_section(live, browser):
+    """The page shows each answer's confidence, "Not in your documents" over the best guess when the top answer
+    abstains, the section in the source line, and filters both answers and the document list by metadata."""
+    import httpx
+
+    rivers = b"## Nile\n\nThe Nile flows north through eleven countries and reaches the sea at Alexandria.\n"
+    with httpx.Client(base_url=live.url, timeout=120) as client:
+        assert client.post("/documents", files=[("files", ("rivers.md", rivers, "text/markdown"))]).status_code == 200
+    try:
+        browser.get(live.url + "/")
+        wait = WebDriverWait(browser, 120)
+        wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "true")
+
+        def ask(question: str, min_confidence: str = "", filters: str = "") -> None:
+            for field, value in (("min-confidence", min_confidence), ("filters", filters), ("question", question)):
+                box = browser.find_element(By.ID, field)
+                box.clear()
+                box.send_keys(value)
+            browser.execute_script("document.querySelector('#results').replaceChildren()")
+            browser.find_element(By.ID, "question").send_keys(Keys.ENTER)
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results .answer, #results .notice, .error"))
+
+        ask(VOLCANO)
+        first = browser.find_element(By.CSS_SELECTOR, "#results .answer")
+        assert re_confidence(first.find_element(By.CSS_SELECTOR, ".confidence").text)
+        assert not browser.find_elements(By.ID, "not-found") and not first.find_elements(By.CSS_SELECTOR, ".tag")
+
+        ask(VOLCANO, min_confidence="1")  # nothing is that sure: the best guess is shown under the notice
+        assert "Not in your documents" in browser.find_element(By.ID, "not-found").text
+        first = browser.find_element(By.CSS_SELECTOR, "#results .answer")
+        assert first.find_element(By.CSS_SELECTOR, ".tag").text.lower() == "best guess"
+        assert first.find_element(By.CSS_SELECTOR, "mark").text == "Olympus Mons"
+        assert re_confidence(first.find_element(By.CSS_SELECTOR, ".confidence").text)
+
+        ask("Where does the Nile reach the sea?", filters="section=Nile")  # a passage's own metadata
+        answers = browser.find_elements(By.CSS_SELECTOR, "#results .answer")
+        assert answers and all(a.find_element(By.CSS_SELECTOR, ".source").text == "rivers · rivers.md · § Nile"
+                               for a in answers)
+        assert answers[0].find_element(By.CSS_SELECTOR, "mark").text == "Alexandria"
+
+        ask(VOLCANO, filters="year>=3000")  # no document passes: nothing to read
+        assert "pass the filters" in browser.find_element(By.ID, "not-found").text
+
+        ask("What is the source line?", filters="year>>3000")  # a bad filter: its one-line message
+        assert "bad filter" in browser.find_element(By.CSS_SELECTOR, "#results .error").text
+
+        box = browser.find_element(By.ID, "document-filter")
+        box.send_keys("topic=cooking", Keys.ENTER)
+        wait.until(EC.text_to_be_present_in_element((By.ID, "documents-title"), "passing the filter"))
+        rows = browser.find_elements(By.CSS_SELECTOR, "#document-table tbody tr")
+        assert [r.get_attribute("data-id") for r in rows] == ["bread"]
+    finally:
+        with httpx.Client(base_url=live.url, timeout=120) as client:
+            client.delete("/documents/uploads%2Frivers.md")
+
+
+def re_confidence(text: str) -> bool:
+    import re
+
+    return re.fullmatch(r"confidence \d{1,3}%", text) is not None

@@ -83,8 +83,9 @@ def test_real_server_checks_the_token_on_every_api_request(corpus_index, tmp_pat
     path = copy_index(corpus_index, tmp_path)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "openbook.cli", "serve", "--index", str(path), "--port", str(port)],
-        env={**os.environ, "OPENBOOK_TOKEN": "correct horse"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "openbook.cli", "serve", "--index", path.name, "--port", str(port)],
+        env={**os.environ, "OPENBOOK_TOKEN": "correct horse", "OPENBOOK_INDEXES": str(path.parent)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     good = {"Authorization": "Bearer correct horse"}

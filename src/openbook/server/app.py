@@ -27,7 +27,7 @@ from openbook import __version__
 from openbook.errors import OpenbookError
 from openbook.server.batching import MicroBatcher
 from openbook.server.engine import Query as BatchQuery
-from openbook.server.engine import ReaderSide, WriterSide
+from openbook.server.engine import ReaderSide, WriterSide, filter_key
 from openbook.server.errors import ApiError, status_of
 from openbook.server.schemas import AskRequest, DocumentIn, DocumentsIn, SearchRequest, Where
 from openbook.server.security import token_matches
@@ -119,22 +119,27 @@ def create_app(settings: ServerSettings) -> FastAPI:
         need_ready()
         query = _query("ask", body, settings)
         answers = await batcher.submit(query, _question(body.question, settings))
-        return {"question": body.question, "mode": query.mode, "k": query.k, "answers": answers}
+        return {**_echo(body, query), "answers": answers}
 
     @app.post("/search", summary="The passages that best answer a question")
     async def search(body: SearchRequest) -> dict[str, Any]:
         need_ready()
         query = _query("search", body, settings)
         results = await batcher.submit(query, _question(body.question, settings))
-        return {"question": body.question, "mode": query.mode, "k": query.k, "results": results}
+        return {**_echo(body, query), "results": results}
 
-    @app.get("/documents", summary="The indexed documents (optionally filtered by metadata)")
+    @app.get("/documents", summary="The indexed documents (optionally filtered by metadata or by name)")
     async def documents(
-        where: list[str] | None = Query(None, description="Metadata clauses like year>=2020 (repeat for AND)."),
+        where: list[str] | None = Query(
+            None, description="Metadata clauses like year>=2020 (repeat, or separate with ';', for AND): documents "
+            "with a passage whose metadata passes them."
+        ),
+        contains: str | None = Query(None, description="Only documents whose id, title or source contains this."),
         limit: int | None = Query(None, ge=1),
     ) -> dict[str, Any]:
         need_ready()
-        rows = await _on(reader.executor, reader.documents, _where(where), limit)
+        wanted = _where(";".join(where) if where else None)
+        rows = await _on(reader.executor, reader.documents, wanted, contains or None, limit)
         return {"count": len(rows), "documents": rows}
 
     @app.post(
@@ -214,15 +219,24 @@ def _query(kind: str, body: SearchRequest, settings: ServerSettings) -> BatchQue
     top = getattr(body, "top_answers", None) or settings.top_answers
     if top > settings.max_top_answers:
         raise ApiError(400, f"top_answers must be at most {settings.max_top_answers}")
-    where = _where(body.where)
     return BatchQuery(
         kind=kind,
         k=k,
         top_answers=top if kind == "ask" else 0,
         mode=body.mode or settings.mode,
-        where=json.dumps(where, sort_keys=True) if where is not None else None,
+        where=filter_key(_where(body.where)),  # a bad filter is a 400 here, before the request queues
         min_confidence=getattr(body, "min_confidence", None),
     )
+
+
+def _echo(body: SearchRequest, query: BatchQuery) -> dict[str, Any]:
+    """The request as answered: question, mode, k and, when one was given, the filter as a Haystack-style dict."""
+    out: dict[str, Any] = {"question": body.question, "mode": query.mode, "k": query.k}
+    if query.where is not None:
+        out["where"] = json.loads(query.where)
+    if query.min_confidence is not None:
+        out["min_confidence"] = query.min_confidence
+    return out
 
 
 async def _files(request: Request) -> list[tuple[str | None, bytes]]:

@@ -1,12 +1,14 @@
 """The two sides of a served index: the reader side (one thread owns the models and answers every read) and the
 writer side (one thread writes, one write at a time, while the reader side keeps answering).
 
-The reader side notices a new index generation (written by this server or by ``openbook index`` elsewhere) before
-each batch and reopens the index, so a write is visible to every request that starts after it is committed.
+Each side has its own :class:`~openbook.retrieval.retriever.Retriever` over the same folder. The reader's sees every
+commit (this server's, or ``openbook index`` run elsewhere) as it searches, so a write is visible to every request that
+starts after it is committed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -19,11 +21,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from openbook.config import resolve_index
 from openbook.errors import OpenbookError
-from openbook.index.folder import MANIFEST, Index
+from openbook.index.filters import Filter, as_filter, has_passage_metadata
+from openbook.index.folder import LOCK
+from openbook.index.names import is_index, resolve_index
 from openbook.ingest.loaders import READERS, load_documents
-from openbook.server import compat
 from openbook.server.errors import ApiError
 from openbook.server.security import upload_name
 from openbook.server.settings import ServerSettings
@@ -31,6 +33,7 @@ from openbook.types import Document
 
 log = logging.getLogger("openbook.server")
 UPLOADS = "uploads"  # uploaded files live in the index folder's uploads/, document ids start with "uploads/NAME"
+NO_INDEX = "there is no index yet: add documents first (upload files or POST /documents)"
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,19 @@ class Query:
     k: int
     top_answers: int
     mode: str
-    where: str | None  # JSON text of the filter (hashable), None for none
+    where: str | None  # the filter as JSON text of its Haystack-style dict (hashable), None for none
     min_confidence: float | None
 
 
-def current_generation(index_path: Path) -> int | None:
-    try:
-        return int(json.loads((index_path / MANIFEST).read_text(encoding="utf-8"))["generation"])
-    except (OSError, ValueError, KeyError):
-        return None
+def filter_key(where: Any) -> str | None:
+    """``where`` (clauses or a Haystack-style dict) checked and written as canonical JSON text, so equal filters share
+    a batch; a bad filter is an :class:`OpenbookError` here, before the request queues."""
+    wanted = as_filter(where)
+    return None if wanted is None else json.dumps(wanted.to_dict(), sort_keys=True)
+
+
+def from_key(key: str | None) -> Filter | None:
+    return None if key is None else Filter.from_dict(json.loads(key))
 
 
 class ReaderSide:
@@ -57,9 +64,10 @@ class ReaderSide:
 
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
-        self.index_path = resolve_index(settings.index)
+        self.index_path = resolve_index(settings.index, settings.index_dir)
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="openbook-models")
         self.book: Any = None
+        self.books: dict[str, Any] = {}  # one OpenBook per retrieval mode (weights and calibration are per mode)
         self.error: str | None = None
         self.load_seconds: float | None = None
 
@@ -76,7 +84,9 @@ class ReaderSide:
         s = self.settings
         try:
             retriever = Retriever(self.index_path, model=s.retriever, mode=s.mode)
-            self.book = OpenBook(retriever=retriever, reader=s.reader, k=s.k, top_answers=s.top_answers)
+            book = OpenBook(retriever=retriever, reader=s.reader, k=s.k, top_answers=s.top_answers)
+            self.books[retriever.mode] = book
+            self.book = book
         except OpenbookError as exc:
             self.error = str(exc)
             log.error("openbook serve: %s", exc)
@@ -89,60 +99,61 @@ class ReaderSide:
     def run_batch(self, query: Hashable, questions: list[str]) -> Sequence[list[dict[str, Any]]]:
         """Answers (``ask``) or passages (``search``) for ``questions``, all sharing ``query``'s options, as JSON."""
         assert isinstance(query, Query)
-        self.refresh()
-        where = json.loads(query.where) if query.where is not None else None
-        book = self.book
+        if not is_index(self.index_path):
+            raise OpenbookError(NO_INDEX)
+        where = from_key(query.where)
         if query.kind == "search":
-            extra = compat.options(book.retriever.search_many, where=where)
-            hits = book.retriever.search_many(questions, query.k, query.mode, **extra)
-            return [[compat.result_json(h) for h in row] for row in hits]
-        self._use_mode(query.mode)
-        extra = compat.options(book.ask_many, where=where, min_confidence=query.min_confidence)
-        answers = book.ask_many(questions, query.k, query.top_answers, **extra)
-        return [[compat.answer_json(a) for a in row] for row in answers]
+            hits = self.book.retriever.search_many(questions, query.k, query.mode, where=where)
+            return [[h.to_dict() for h in row] for row in hits]
+        book = self._book(query.mode)
+        answers = book.ask_many(questions, query.k, query.top_answers, min_confidence=query.min_confidence, where=where)
+        return [[a.to_dict() for a in row] for row in answers]
 
-    def _use_mode(self, mode: str) -> None:
-        """Ask in ``mode``: the retriever's mode and the reranking weights made for it."""
-        from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY
+    def _book(self, mode: str) -> Any:
+        """The OpenBook that asks in ``mode``: the shared retriever and reader, that mode's weights and calibration."""
+        from openbook.qa.pipeline import OpenBook
 
-        if self.book.retriever.mode != mode:
-            self.book.retriever.mode = mode
-            self.book.weights = DEFAULT_WEIGHTS.get(mode, SPAN_ONLY)
+        retriever = self.book.retriever
+        retriever.mode = mode
+        book = self.books.get(mode)
+        if book is None:
+            s = self.settings
+            book = OpenBook(retriever=retriever, reader=self.book.reader, k=s.k, top_answers=s.top_answers)
+            self.books[mode] = book
+        return book
 
     # --- other reads --------------------------------------------------------------------------------------------------
-    def documents(self, where: Any = None, limit: int | None = None) -> list[dict[str, Any]]:
-        self.refresh()
-        if current_generation(self.index_path) is None:
+    def documents(
+        self, where: Any = None, contains: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The documents (``Retriever.documents``) whose id, title or source contains ``contains`` and which hold a
+        passage whose metadata passes ``where``; at most ``limit``."""
+        if not is_index(self.index_path):
             return []
-        return compat.list_documents(self.book.retriever, where, limit)
+        retriever = self.book.retriever
+        index = retriever.index  # opened here when a write created the index after start-up
+        wanted = as_filter(where)
+        if wanted is None:
+            return retriever.documents(contains, limit)
+        passing = _documents_passing(index.store.conn, wanted)
+        found = [d for d in retriever.documents(contains) if d["id"] in passing]
+        return found if limit is None else found[:limit]
 
     def info(self) -> dict[str, Any]:
-        self.refresh()
-        if current_generation(self.index_path) is None:
-            return {"index": self.index_path.name, "documents": 0, "passages": 0, "generation": 0}
+        if not is_index(self.index_path):
+            return {"index": self.index_path.name, "documents": 0, "passages": 0}
         data = self.book.retriever.index.info()
         data.pop("path", None)  # the server's file layout is not the client's business
         return data
 
-    def refresh(self) -> None:
-        """Reopen the index when a write has committed a new generation since it was opened."""
-        retriever = self.book.retriever
-        opened = retriever._index  # None until the index exists; the retriever opens it on first use then
-        if opened is None:
-            return
-        for attempt in range(3):
-            generation = current_generation(self.index_path)
-            if generation is None or generation == opened.generation:
-                return
-            try:
-                fresh = Index.open(self.index_path)
-            except OpenbookError:  # a newer write replaced the files between reading the manifest and opening them
-                if attempt == 2:
-                    raise
-                continue
-            retriever._index = fresh
-            opened.close()
-            return
+
+def _documents_passing(conn: Any, wanted: Filter) -> set[str]:
+    """Ids of the documents with at least one passage whose metadata (the document's and its own) passes ``wanted``."""
+    condition, params = wanted.sql(has_passage_metadata(conn))
+    rows = conn.execute(
+        f"SELECT DISTINCT p.doc_id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE {condition}", params
+    )
+    return {r[0] for r in rows}
 
 
 class WriterSide:
@@ -166,34 +177,36 @@ class WriterSide:
 
     def load(self) -> None:
         try:
-            self.retriever  # noqa: B018 - loads the passage encoder now rather than at the first upload
+            self.retriever.embedder  # noqa: B018 - loads the passage encoder now rather than at the first upload
         except Exception:
             log.exception("openbook serve: the writer could not open the index")
 
     def add_documents(self, docs: list[Document]) -> dict[str, Any]:
+        """Index ``docs`` with ``Retriever.add`` (new ones added, changed ones replaced, unchanged ones skipped)."""
         seen: set[str] = set()
         for doc in docs:
             if doc.id in seen:
                 raise OpenbookError(f"duplicate document id {doc.id!r}")
             seen.add(doc.id)
-        report = self.retriever.add(docs)
-        return {**asdict(report), "documents": [d.id for d in docs]}
+        self._check_not_locked()
+        report = asdict(self.retriever.add(docs))
+        report.pop("unknown", None)
+        return {**report, "documents": [d.id for d in docs]}
 
     def add_files(self, files: list[tuple[str | None, bytes]]) -> dict[str, Any]:
-        """Index uploaded files: each is read by the loader for its suffix from a staging folder inside the upload
-        folder, indexed, then moved into place; ids become ``uploads/NAME`` (``uploads/NAME#...`` for many-document
-        files)."""
+        """Index uploaded files as ``openbook index --strict`` reads them: staged in a folder inside the upload folder,
+        read by the loader for their suffix, indexed, then moved into place. Ids are ``uploads/NAME``
+        (``uploads/NAME#...`` for the records of a JSON Lines file that have no id of their own)."""
         names = [upload_name(raw, tuple(READERS)) for raw, _ in files]
         if len(set(names)) != len(names):
             raise OpenbookError("two uploaded files have the same name")
         self.upload_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.upload_dir))
         try:
-            docs: list[Document] = []
-            for name, (_, data) in zip(names, files):
-                path = staging / name
+            paths = [staging / name for name in names]
+            for path, (_, data) in zip(paths, files):
                 path.write_bytes(data)
-                docs += [self._as_upload(doc, path, name) for doc in load_documents([path])]
+            docs = [self._as_upload(doc) for doc in load_documents(paths)]
             result = self.add_documents(docs)
             for name in names:
                 os.replace(staging / name, self.upload_dir / name)
@@ -206,21 +219,40 @@ class WriterSide:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _as_upload(self, doc: Document, staged: Path, name: str) -> Document:
-        prefix = str(staged.resolve())
-        if doc.id.startswith(prefix):
-            doc.id = f"{UPLOADS}/{name}{doc.id[len(prefix):]}"
-        doc.source = str(self.upload_dir / name)
+    def _as_upload(self, doc: Document) -> Document:
+        """A staged file's document as stored: its id (the file name, relative to the staging folder) under
+        ``uploads/``, its source the file's place in the upload folder."""
+        name = Path(doc.source).name if doc.source else ""
+        if name and (doc.id == name or doc.id.startswith(name + "#")):
+            doc.id = f"{UPLOADS}/{doc.id}"
+        if name:
+            doc.source = str(self.upload_dir / name)
         return doc
 
     def remove(self, doc_id: str) -> dict[str, Any]:
-        if current_generation(self.index_path) is None:
+        """Remove one document with ``Retriever.remove`` (404 when the index does not hold it)."""
+        if not is_index(self.index_path):
             raise ApiError(404, f"no document {doc_id!r}")
-        removed = compat.remove_documents(self.retriever, [doc_id])
-        if not removed:
+        self._check_not_locked()
+        passages = self.retriever.remove([doc_id])
+        if self.retriever.last_report.unknown:
             raise ApiError(404, f"no document {doc_id!r}")
         self._forget_upload(doc_id)
-        return {"removed": doc_id, "passages_removed": removed}
+        return {"removed": doc_id, "passages_removed": passages}
+
+    def _check_not_locked(self) -> None:
+        """409 at once when another process (``openbook index``) holds the index's write lock, rather than waiting
+        for it as a command-line writer does."""
+        lock = self.index_path / LOCK
+        if not lock.is_file():
+            return
+        with open(lock, "a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                name = self.index_path.name
+                raise ApiError(409, f"index {name} is being written by another process; try again later") from None
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _forget_upload(self, doc_id: str) -> None:
         """Delete the uploaded file a removed one-document upload came from (only files this server stored)."""

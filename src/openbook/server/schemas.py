@@ -1,4 +1,4 @@
-"""Request bodies of the HTTP API (responses follow the CLI's ``--json`` schema, see :mod:`openbook.server.compat`)."""
+"""Request bodies of the HTTP API (responses are the library's ``to_dict`` JSON, see docs/schema.md)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from openbook.retrieval.fusion import DEFAULT_MODE
 
@@ -13,7 +14,8 @@ MIB = 1024 * 1024
 class ServerSettings:
     """How ``openbook serve`` runs: which index and models, where it listens, who may call it, and its limits."""
 
-    index: str | None = None  # index name or folder (None: the default index)
+    index: str | Path | None = None  # index name (checked; None: the default index), or a Path: the index folder
+    index_dir: Path | None = None  # the folder holding the indexes (None: indexes/, or $OPENBOOK_INDEXES)
     retriever: str | None = None  # retriever model (None: the index's own)
     reader: str | None = None  # reader model (None: the default reader)
     host: str = "127.0.0.1"

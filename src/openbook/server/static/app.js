@@ -66,25 +66,23 @@ function highlighted(text, start, end) {
     el("mark", {}, text.slice(start, end)), text.slice(end, to).trimEnd(), to < text.length ? " …" : "");
 }
 
-function passageOf(answer) {
-  if (answer.passage && typeof answer.passage === "object") return answer.passage;
-  return { text: answer.passage || "", title: answer.title, source: answer.source, doc_id: answer.document,
-    metadata: {} };
-}
-
 function sourceLine(passage) {
   const parts = [];
   if (passage.title) parts.push(passage.title);
   const file = basename(passage.source || passage.doc_id);
   if (file && file !== passage.title) parts.push(file);
   const meta = passage.metadata || {};
-  if (meta.page !== undefined) parts.push("page " + meta.page);
-  if (meta.section) parts.push(meta.section);
+  if (meta.page !== undefined && meta.page !== null) {
+    parts.push(meta.last_page && meta.last_page !== meta.page ? `pages ${meta.page}–${meta.last_page}`
+      : "page " + meta.page);
+  }
+  if (meta.section && meta.section !== passage.title) parts.push("§ " + meta.section);
   return parts.join(" · ");
 }
 
+// The answer's calibrated confidence (a probability), as a whole percentage.
 function confidenceText(answer) {
-  if (typeof answer.confidence === "number") return Math.round(answer.confidence * 100) + "% confident";
+  if (typeof answer.confidence === "number") return "confidence " + Math.round(answer.confidence * 100) + "%";
   return "score " + Number(answer.score).toFixed(2);
 }
 
@@ -95,16 +93,18 @@ function renderAnswers(data) {
   const abstained = answers.length === 0 || answers[0].abstain === true;
   if (abstained) {
     results.append(el("p", { class: "notice", id: "not-found" },
-      answers.length ? "Not in your documents. The best guess is below." : "Not in your documents."));
+      answers.length ? "Not in your documents. The best guess is below, with its confidence."
+        : "Not in your documents" + (data.where ? " that pass the filters." : ".")));
   }
   const list = el("ol", { class: "answers" });
   answers.forEach((answer) => {
-    const passage = passageOf(answer);
+    const passage = answer.passage || {};
     const guess = answer.abstain === true;
     list.append(el("li", { class: "answer" + (guess ? " guess" : "") },
-      el("h3", {}, answer.answer),
+      el("h3", {}, guess ? el("span", { class: "tag" }, "best guess") : null, answer.answer),
       el("p", { class: "meta" },
-        el("span", { class: "confidence" }, confidenceText(answer)), " · ", sourceLine(passage)),
+        el("span", { class: "confidence" }, confidenceText(answer)), " · ",
+        el("span", { class: "source" }, sourceLine(passage))),
       highlighted(passage.text || "", answer.start, answer.end)));
   });
   results.append(list);
@@ -145,10 +145,13 @@ async function ask(event) {
 async function loadDocuments() {
   const body = $("#document-table tbody");
   try {
-    const data = await api("GET", "/documents?limit=" + LISTED);
+    const params = new URLSearchParams({ limit: LISTED });
+    const where = $("#document-filter").value.trim();
+    if (where) params.append("where", where);
+    const data = await api("GET", "/documents?" + params);
     const total = Number(($("#status").dataset.documents)) || data.count;
-    $("#documents-title").textContent = data.count < total ? `Documents (first ${data.count} of ${total})`
-      : `Documents (${data.count})`;
+    $("#documents-title").textContent = where ? `Documents (${data.count} passing the filter)`
+      : data.count < total ? `Documents (first ${data.count} of ${total})` : `Documents (${data.count})`;
     body.replaceChildren(...data.documents.map(documentRow));
   } catch (error) {
     body.replaceChildren(el("tr", {}, el("td", { colspan: "4", class: "error" }, error.message)));
@@ -264,6 +267,7 @@ async function start() {
 }
 
 $("#ask-form").addEventListener("submit", ask);
+$("#document-filter-form").addEventListener("submit", (event) => { event.preventDefault(); loadDocuments(); });
 $("#token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem(TOKEN_KEY, $("#token").value);
