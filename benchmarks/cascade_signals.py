@@ -38,13 +38,15 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "cascade-signals.npz")
-    parser.add_argument("--every", type=int, default=4, help="read questions i, i+every, ... first (a uniform sample early)")
+    parser.add_argument("--every", type=int, default=8, help="read questions i, i+every, ... first (a uniform sample early)")
+    parser.add_argument("--from-article", type=int, default=1, help="only questions of this article (1-based) and later")
     args = parser.parse_args()
 
     every = load_squad(args.squad)
-    order = [i for r in range(args.every) for i in range(r, len(every), args.every)][: args.limit]
+    articles = {t: n for n, t in enumerate(dict.fromkeys(q.title for q in every))}
+    kept = [i for i, q in enumerate(every) if articles[q.title] >= args.from_article - 1]
+    order = [kept[i] for r in range(args.every) for i in range(r, len(kept), args.every)][: args.limit]
     questions = [every[i] for i in order]
-    articles = {t: n for n, t in enumerate(dict.fromkeys(q.title for q in load_squad(args.squad)))}
     book = OpenBook(retriever=dev_index(args.squad), k=args.k)
     n, k, c = len(questions), args.k, CANDIDATES
     ret = np.full((n, k), -np.inf, dtype=np.float32)
@@ -77,7 +79,7 @@ def main() -> None:
                     em[qi, j, a_i] = exact_match(a.text, q.answers)
                     f[qi, j, a_i] = f1(a.text, q.answers)
         print(f"{at + len(chunk)}/{n} questions, {time.perf_counter() - began:.0f} s", flush=True)
-        if (at // CHUNK) % 8 == 7 or at + CHUNK >= n:
+        if (at // CHUNK) % 2 == 1 or at + CHUNK >= n:
             save(args.out, at + len(chunk), order, ret, tokens, null, span, em, f, questions, articles, book)
 
 

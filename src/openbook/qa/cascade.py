@@ -1,18 +1,22 @@
-"""Read only what it must: read the best-ranked passages first and stop once the answer is settled.
+"""Read only what it must: read the best-ranked passages first, and then only the passages that could still matter.
 
 Reading is most of an answer's cost, and most questions are answered by the first passage retrieval ranks. The
-cascade reads the top ``stages[0]`` passages, scores their candidates as :func:`openbook.qa.pipeline.rerank` does, and
-reads on to ``stages[1]`` (and so on up to ``k``) only when the answer is not settled:
+cascade reads the top ``first`` passages and scores their candidates as :func:`openbook.qa.pipeline.rerank` does. An
+unread passage ``j`` can only overtake the best answer found if its span does better than
 
-    lead = best fused score − retrieval_weight × (retrieval score of the best unread passage)
+    lead_j = best fused score − retrieval_weight × retrieval_j
 
-is what an unread passage's span would have to reach, ``(1 + a)·span − a·null``, to overtake the best answer found. The
-answer is settled when ``lead ≥ stop.lead`` and the best answer's own margin over its passage's null score is at least
-``stop.margin``. The thresholds are per retrieval mode (each mode's retrieval score has its own scale) and were chosen
-on SQuAD v1.1 dev articles 1-24 (``benchmarks/cascade.py``); a mode without thresholds reads all ``k`` passages.
+(its candidates score ``(1 + a)·span − a·null + retrieval_weight × retrieval_j``), so the cascade then reads just the
+unread passages with ``lead_j < lead`` (ranks are in retrieval order, so these are the next few) and stops there: the
+best fused score only grows as more is read, so no passage left out could have been needed by the same rule. When the
+best answer's own margin over its passage's null score is below ``margin``, the first passages did not hold a
+convincing answer and it reads all the rest. It never reads more than ``most`` passages, which bounds the slowest
+questions (those whose first passages settle nothing) below the cost of reading all ``k``. The thresholds are per retrieval mode (each mode's retrieval score has
+its own scale) and were chosen on SQuAD v1.1 dev articles 1-24 (``benchmarks/cascade.py``); a mode without thresholds
+reads all ``k`` passages at once, as :class:`OpenBook` does.
 
 Candidates are cut to the same number as a full read (the best :data:`~openbook.qa.pipeline.CANDIDATES` by span score
-over every passage read), so when the cascade reads all ``k`` passages it ranks exactly what :class:`OpenBook` ranks.
+over every passage read), so a cascade that reads all ``k`` passages ranks exactly what :class:`OpenBook` ranks.
 """
 
 from __future__ import annotations
@@ -28,28 +32,31 @@ from openbook.types import SearchResult
 
 @dataclass(frozen=True)
 class Cascade:
-    """When to stop reading: after ``stages[i]`` passages, stop if ``lead ≥ self.lead`` and ``margin ≥ self.margin``."""
+    """Read the top ``first`` passages, then the unread passages whose lead is below ``lead`` (all of them when the best
+    answer's margin is below ``margin``), at most ``most`` passages in all."""
 
-    stages: tuple[int, ...] = (1,)
-    lead: float = math.inf  # inf: never settled, read all k
+    first: int = 1
+    lead: float = math.inf  # inf: read every passage
     margin: float = -math.inf
+    most: int = 1_000_000
 
-    def settled(self, best: RankedAnswer | None, next_retrieval: float, weights: Weights) -> bool:
-        """Whether ``best`` (after fused scoring) is safe from a passage whose retrieval score is ``next_retrieval``."""
-        if best is None:
-            return False
-        return best.score - weights.retrieval * next_retrieval >= self.lead and best.margin >= self.margin
+    def more(self, best: RankedAnswer | None, unread: Sequence[SearchResult], weights: Weights) -> int:
+        """How many of the ``unread`` passages (best first) to read after the first ones, whose best answer is ``best``."""
+        room = max(self.most - self.first, 0)
+        if best is None or best.margin < self.margin:
+            return min(len(unread), room)
+        return min(sum(1 for hit in unread if best.score - weights.retrieval * hit.score < self.lead), room)
 
 
-READ_ALL = Cascade(stages=(), lead=math.inf)
+READ_ALL = Cascade(first=1_000_000)
 # chosen on SQuAD v1.1 dev articles 1-24 with the default weights (benchmarks/cascade.py tune)
 DEFAULT_CASCADES: dict[str, Cascade] = {
-    "hybrid": Cascade(stages=(1,), lead=math.inf),
+    "hybrid": Cascade(first=1, lead=28.35, most=4),
 }
 
 
 class CascadeBook(OpenBook):
-    """An :class:`OpenBook` that reads the top passages in stages and stops when the answer is settled.
+    """An :class:`OpenBook` that reads the first passages, then only those that could still change the answer.
 
     ``passages_read`` counts the passages read since construction; ``last_read`` holds, for each question of the last
     call, how many of its passages were read.
@@ -62,36 +69,38 @@ class CascadeBook(OpenBook):
         self.last_read: list[int] = []
 
     def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[RankedAnswer]]:
-        """The candidates of each question from the passages the cascade read, unranked but scored."""
+        """The candidates of each question from the passages the cascade read, unranked."""
         hits = self.retriever.search_many(questions, k or self.k)
-        found: list[list[RankedAnswer]] = [[] for _ in questions]
-        done = [0] * len(questions)
-        pending = list(range(len(questions)))
-        for upper in (*self.cascade.stages, math.inf):
-            todo = [i for i in pending if done[i] < len(hits[i])]
-            if not todo:
-                break
-            upto = {i: int(min(upper, len(hits[i]))) for i in todo}
-            read = self.reader.read_batch(
-                [(questions[i], [h.passage for h in hits[i][done[i] : upto[i]]]) for i in todo], top_k=CANDIDATES
-            )
-            pending = []
-            for i, answers in zip(todo, read):
-                found[i] = _best(found[i] + self._join(hits[i][done[i] : upto[i]], answers))
-                done[i] = upto[i]
-                if done[i] < len(hits[i]) and not self._settled(found[i], hits[i][done[i]]):
-                    pending.append(i)
-        self.last_read = done
-        self.passages_read += sum(done)
+        upto = [min(self.cascade.first, len(h)) for h in hits]
+        found = self._read(questions, hits, [0] * len(hits), upto)
+        more = [self.cascade.more(self._best(c), h[n:], self.weights) for c, h, n in zip(found, hits, upto)]
+        later = self._read(questions, hits, upto, [n + m for n, m in zip(upto, more)])
+        found = [_keep(a + b) for a, b in zip(found, later)]
+        self.last_read = [n + m for n, m in zip(upto, more)]
+        self.passages_read += sum(self.last_read)
         return found
 
-    def _settled(self, candidates: list[RankedAnswer], unread: SearchResult) -> bool:
+    def _read(
+        self, questions: Sequence[str], hits: list[list[SearchResult]], start: list[int], end: list[int]
+    ) -> list[list[RankedAnswer]]:
+        """Candidates from passages ``start[i]:end[i]`` of each question, read in one batch."""
+        todo = [i for i in range(len(questions)) if end[i] > start[i]]
+        found: list[list[RankedAnswer]] = [[] for _ in questions]
+        if not todo:
+            return found
+        read = self.reader.read_batch(
+            [(questions[i], [h.passage for h in hits[i][start[i] : end[i]]]) for i in todo], top_k=CANDIDATES
+        )
+        for i, answers in zip(todo, read):
+            found[i] = self._join(hits[i][start[i] : end[i]], answers)
+        return found
+
+    def _best(self, candidates: list[RankedAnswer]) -> RankedAnswer | None:
         for c in candidates:
             c.score = self.weights.score(c.span_score, c.no_answer_score, c.retrieval_score)
-        best = max(candidates, key=lambda c: c.score, default=None)
-        return self.cascade.settled(best, unread.score, self.weights)
+        return max(candidates, key=lambda c: c.score, default=None)
 
 
-def _best(candidates: list[RankedAnswer]) -> list[RankedAnswer]:
+def _keep(candidates: list[RankedAnswer]) -> list[RankedAnswer]:
     """The :data:`CANDIDATES` best by span score, as one read of all these passages would keep."""
     return sorted(candidates, key=lambda c: c.span_score, reverse=True)[:CANDIDATES]
