@@ -100,7 +100,8 @@ def tune(args) -> None:
     }
     tune_rows = parts["articles 1-24 (tuning)"]
     full = 100 * reads["f1"][tune_rows, k - 1].mean()
-    leads = np.quantile(reads["fused"][:, 0] - float(cache["retrieval_weight"]) * cache["ret"][:, 1], np.linspace(0, 1, 81))
+    first_lead = reads["fused"][tune_rows, 0] - float(cache["retrieval_weight"]) * cache["ret"][tune_rows, 1]
+    leads = np.quantile(first_lead, np.linspace(0, 1, 81))  # the grid from the tuning rows alone
     margins = (-math.inf, 0.0, 2.0, 4.0, 6.0, 8.0)
     best: dict[tuple[int, int], tuple] = {}
     for first, most, lead, margin in itertools.product(FIRST, MOST, leads, margins):
@@ -165,7 +166,7 @@ def report(host, n, mode, cascade, ms, scores, same, read_before) -> None:
         "load_average_at_last_write": [round(x, 2) for x in os.getloadavg()],
         "questions": n,
         "mode": mode,
-        "cascade": {"first": rule.first, "lead": rule.lead, "margin": rule.margin},
+        "cascade": {"first": rule.first, "lead": rule.lead, "margin": rule.margin, "most": rule.most},
         "sides": {
             name: {
                 **latency_summary(ms[name], 1),
