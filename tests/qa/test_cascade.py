@@ -1,0 +1,98 @@
+"""The reading cascade with the default models on examples/corpus: it stops after the first passage when that passage
+settles the answer (and then answers as reading all five does) and reads on when it does not."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from openbook.ingest.loaders import load_documents
+from openbook.qa.cascade import DEFAULT_CASCADES, Cascade, CascadeBook
+from openbook.qa.pipeline import OpenBook, RankedAnswer
+from openbook.qa.rerank import Weights
+from openbook.retrieval.retriever import Retriever
+from openbook.types import Passage, SearchResult
+
+CORPUS = Path(__file__).resolve().parents[2] / "examples" / "corpus"
+SETTLED = {  # the first passage holds the answer, with a wide lead over the rest
+    "Who designed a lens made of glass rings for lighthouses?": "Augustin Fresnel",
+    "What is the largest volcano in the solar system?": "Olympus Mons",
+    "Which piece in chess can jump over other pieces?": "knight",
+    "In what year did Edward Jenner make the first vaccine?": "1796",
+}
+WEAK = [  # not answered by the corpus: no passage is a clear winner
+    "What is the capital of Australia?",
+    "Who won the football world cup in 1998?",
+]
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory, vocab) -> tuple[OpenBook, CascadeBook]:
+    retriever = Retriever(tmp_path_factory.mktemp("ix") / "corpus")
+    retriever.add(load_documents([CORPUS]))
+    full = OpenBook(retriever=retriever, k=5)
+    return full, CascadeBook(retriever=retriever, reader=full.reader, k=5)
+
+
+def test_default_cascade_is_tuned_for_hybrid(books):
+    _, cascade = books
+    assert cascade.cascade == DEFAULT_CASCADES["hybrid"]
+    assert cascade.cascade.first < cascade.k and math.isfinite(cascade.cascade.lead)
+
+
+def test_a_settling_first_passage_is_read_alone_and_gives_the_full_answer(books):
+    full, cascade = books
+    first = cascade.cascade.first
+    for question, expected in SETTLED.items():
+        best = cascade.ask(question)[0]
+        assert cascade.last_read == [first], question
+        assert expected in best.text
+        assert best.text == full.ask(question)[0].text
+        assert best.passage.text[best.start : best.end] == best.text
+
+
+def test_a_weak_first_passage_makes_it_read_more(books):
+    full, cascade = books
+    for question in WEAK:
+        before = cascade.passages_read
+        answers = cascade.ask(question)
+        assert cascade.last_read[0] > cascade.cascade.first, question
+        assert cascade.passages_read - before == cascade.last_read[0]
+        if cascade.last_read[0] == 5:  # everything read: exactly what reading all five gives
+            assert [a.text for a in answers] == [a.text for a in full.ask(question)]
+
+
+def test_batched_questions_each_stop_on_their_own(books):
+    _, cascade = books
+    questions = [*SETTLED, *WEAK]
+    many = cascade.ask_many(questions)
+    read = list(cascade.last_read)
+    assert read[: len(SETTLED)] == [cascade.cascade.first] * len(SETTLED)
+    assert all(r > cascade.cascade.first for r in read[len(SETTLED) :])
+    for question, answers in zip(questions, many):
+        assert answers[0].text == cascade.ask(question)[0].text
+
+
+def test_a_cascade_that_never_settles_reads_and_ranks_as_openbook(books):
+    full, _ = books
+    never = CascadeBook(retriever=full.retriever, reader=full.reader, k=5, cascade=Cascade(first=1, lead=math.inf))
+    for question in [*SETTLED, *WEAK]:
+        mine, theirs = never.ask(question), full.ask(question)
+        assert never.last_read == [5]
+        assert [(a.text, a.passage.id) for a in mine] == [(a.text, a.passage.id) for a in theirs]
+        # the passages go through the model in other batches (other padding), which moves logits by ~0.01
+        assert [a.score for a in mine] == pytest.approx([a.score for a in theirs], abs=0.05)
+
+
+def test_it_reads_on_only_the_passages_that_could_overtake_the_best_answer():
+    passage = Passage("Olympus Mons is the largest volcano.", "d", 0, 36)
+    best = RankedAnswer("Olympus Mons", 30.0, 12.0, -2.0, 1.0, 1, passage, 0, 12)  # fused 30, margin 14
+    unread = [SearchResult(passage, score, rank) for rank, score in ((2, 3.0), (3, 2.0), (4, 1.0), (5, 0.0))]
+    weights = Weights(margin=1.0, retrieval=5.0)
+    rule = Cascade(first=1, lead=22.0, margin=10.0)
+    assert rule.more(best, unread, weights) == 2  # leads 15, 20 < 22; then 25, 30
+    assert Cascade(first=1, lead=10.0, margin=10.0).more(best, unread, weights) == 0
+    assert Cascade(first=1, lead=22.0, margin=15.0).more(best, unread, weights) == 4  # weak margin: read them all
+    assert rule.more(None, unread, weights) == 4
