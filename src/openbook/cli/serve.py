@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +12,10 @@ from openbook.retrieval.fusion import DEFAULT_MODE
 
 
 def serve(
-    index: Annotated[str, typer.Option("--index", "-i", help="Index name (under indexes/) or folder.")] = "default",
+    index: Annotated[str, typer.Option("--index", "-i", help="Index name: letters, digits, '-', '_', '.'.")] = "default",
+    index_dir: Annotated[
+        Path | None, typer.Option("--index-dir", help="Folder holding the indexes (default: indexes/ or OPENBOOK_INDEXES).")
+    ] = None,
     host: Annotated[
         str, typer.Option(help="Address to listen on (anything but loopback needs --token).")
     ] = "127.0.0.1",
@@ -53,6 +57,7 @@ def serve(
         raise OpenbookError(f"openbook serve needs the serve extra (pip install -e '.[serve]'): {exc}") from None
     settings = ServerSettings(
         index=index,
+        index_dir=index_dir,
         retriever=retriever,
         reader=reader,
         host=host,

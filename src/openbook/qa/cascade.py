@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openbook.qa.pipeline import CANDIDATES, OpenBook, RankedAnswer
+from openbook.qa.pipeline import CANDIDATES, OpenBook, RankedAnswer, join
 from openbook.qa.rerank import Weights
 from openbook.types import SearchResult
 
@@ -68,9 +68,11 @@ class CascadeBook(OpenBook):
         self.passages_read = 0
         self.last_read: list[int] = []
 
-    def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[RankedAnswer]]:
-        """The candidates of each question from the passages the cascade read, unranked."""
-        hits = self.retriever.search_many(questions, k or self.k)
+    def read(
+        self, questions: Sequence[str], k: int | None = None, where=None
+    ) -> list[tuple[list[SearchResult], list[RankedAnswer]]]:
+        """Each question's top ``k`` hits and the candidates of the passages the cascade read, unranked."""
+        hits = self.retriever.search_many(questions, k or self.k, where=where)
         upto = [min(self.cascade.first, len(h)) for h in hits]
         found = self._read(questions, hits, [0] * len(hits), upto)
         more = [self.cascade.more(self._best(c), h[n:], self.weights) for c, h, n in zip(found, hits, upto)]
@@ -78,7 +80,7 @@ class CascadeBook(OpenBook):
         found = [_keep(a + b) for a, b in zip(found, later)]
         self.last_read = [n + m for n, m in zip(upto, more)]
         self.passages_read += sum(self.last_read)
-        return found
+        return list(zip(hits, found))
 
     def _read(
         self, questions: Sequence[str], hits: list[list[SearchResult]], start: list[int], end: list[int]
@@ -92,7 +94,7 @@ class CascadeBook(OpenBook):
             [(questions[i], [h.passage for h in hits[i][start[i] : end[i]]]) for i in todo], top_k=CANDIDATES
         )
         for i, answers in zip(todo, read):
-            found[i] = self._join(hits[i][start[i] : end[i]], answers)
+            found[i] = join(hits[i][start[i] : end[i]], answers)
         return found
 
     def _best(self, candidates: list[RankedAnswer]) -> RankedAnswer | None:
