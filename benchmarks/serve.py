@@ -62,8 +62,8 @@ def free_port() -> int:
 
 
 def start_server(index: Path, port: int, max_batch: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "openbook.cli", "serve", "--index", Path(index).name, "--index-dir", str(Path(index).parent), "--host", HOST,
-               "--port", str(port), "--max-batch", str(max_batch)]
+    command = [sys.executable, "-m", "openbook.cli", "serve", "--index", Path(index).name,
+               "--index-dir", str(Path(index).parent), "--host", HOST, "--port", str(port), "--max-batch", str(max_batch)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
