@@ -32,14 +32,14 @@ def sha256(path: Path) -> str:
 
 def squad_samples(path: Path, seed: int = 0) -> tuple[list[str], list[str], list[tuple[str, str]]]:
     """Paragraphs, questions and (question, paragraph) pairs of a SQuAD file, shuffled with ``seed``."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    from openbook.ingest.squad import parse_squad
+
     paragraphs, questions, pairs = [], [], []
-    for article in data:
-        for para in article["paragraphs"]:
-            paragraphs.append(para["context"])
-            for qa in para["qas"]:
-                questions.append(qa["question"])
-                pairs.append((qa["question"], para["context"]))
+    for _, _, _, para in parse_squad(path).paragraphs():
+        paragraphs.append(para.context)
+        for qa in para.questions:
+            questions.append(qa.question)
+            pairs.append((qa.question, para.context))
     rng = random.Random(seed)
     for items in (paragraphs, questions, pairs):
         rng.shuffle(items)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from openbook.qa.pipeline import CANDIDATES, OpenBook, RankedAnswer, join
-from openbook.qa.rerank import Weights
+from openbook.qa.rerank import DEFAULT_WEIGHTS, Weights
 from openbook.types import SearchResult
 
 
@@ -65,6 +65,9 @@ class CascadeBook(OpenBook):
     def __init__(self, *args, cascade: Cascade | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.cascade = cascade or DEFAULT_CASCADES.get(self.retriever.mode, READ_ALL)
+        if cascade is None and kwargs.get("weights") is None and self.retriever.mode in DEFAULT_CASCADES:
+            # the default thresholds were tuned with the reranking defaults of the mode: rank with those
+            self.weights = DEFAULT_WEIGHTS[self.retriever.mode]
         self.passages_read = 0
         self.last_read: list[int] = []
 
