@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -109,6 +110,11 @@ def test_rerank_fuses_margin_and_retrieval():
     assert rerank([confident_wrong_passage, sure], Weights(retrieval=10.0), 2)[0].text == "right"
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A process started in the background (as a CI job may be) inherits SIGINT ignored: restore it for the child."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_interactive(tmp_path, document: Path):
     """`openbook ask` with no question, in a pseudo-terminal, over an index of ``document``; at its first prompt."""
     pexpect = pytest.importorskip("pexpect")
@@ -116,7 +122,12 @@ def start_interactive(tmp_path, document: Path):
     env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
     Retriever(indexes / "demo").add(load_documents([document]))
     child = pexpect.spawn(
-        sys.executable, ["-m", "openbook.cli", "ask", "--index", "demo"], env=env, encoding="utf-8", timeout=120
+        sys.executable,
+        ["-m", "openbook.cli", "ask", "--index", "demo"],
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     child.expect("openbook> ")
     return pexpect, child

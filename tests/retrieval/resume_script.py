@@ -15,6 +15,7 @@ from openbook.retrieval.retriever import Retriever
 
 def main() -> None:
     file, model, counts = sys.argv[1:4]
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal, even if started with it ignored
     indexer.SEGMENT_CHARS = 3000
     encode = Retriever.encode_passages
 
