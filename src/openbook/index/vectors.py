@@ -18,12 +18,14 @@ import math
 import os
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from openbook.errors import OpenbookError
+from openbook.lazy import LazyModule
 
-METRICS = {"ip": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
+faiss = LazyModule("faiss")  # 50 ms of import that lexical search never needs
+
+METRICS = {"ip": "METRIC_INNER_PRODUCT", "l2": "METRIC_L2"}  # names of FAISS constants
 KINDS = ("flat", "ivf")
 IVF_THRESHOLD = 100_000  # below this, exact search is fast enough and needs no training
 TRAIN_PER_CELL = 40  # k-means sample: this many vectors per cell (FAISS warns below 39)
@@ -189,7 +191,7 @@ class VectorIndex:
             raise OpenbookError(f"a {kind} index is trained on the vectors: add documents first")
         if kind == "ivf":
             return cls.ivf(dimension, metric, sample, nlist)
-        index = faiss.index_factory(dimension, kind, METRICS[metric])
+        index = faiss.index_factory(dimension, kind, getattr(faiss, METRICS[metric]))
         if not index.is_trained:
             index.train(np.ascontiguousarray(sample, dtype=np.float32))
         if faiss.try_extract_index_ivf(index) is None and not isinstance(index, (faiss.IndexIDMap, faiss.IndexIDMap2)):
@@ -207,7 +209,7 @@ class VectorIndex:
         nlist = max(1, min(nlist, len(sample) // 39))  # k-means wants at least 39 points per cell
         quantizer = faiss.IndexFlatIP(dimension) if metric == "ip" else faiss.IndexFlatL2(dimension)
         index = faiss.IndexIVFScalarQuantizer(
-            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, METRICS[metric]
+            quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit, getattr(faiss, METRICS[metric])
         )
         index.cp.seed = seed
         index.cp.niter = KMEANS_ITERATIONS

@@ -192,9 +192,10 @@ class Retriever:
                 f"run `openbook index` on it once to build one, or search with --mode dense"
             )
         allowed = wanted.passage_ids(index.store.conn) if wanted is not None else None
+        used = sides(mode)  # lexical search never loads the vectors (nor FAISS)
         searcher = Searcher(
-            DenseSearcher(index.vectors, self.encode_questions),
-            LexicalSearcher(index.store.conn),
+            DenseSearcher(index.vectors, self.encode_questions) if "dense" in used else None,
+            LexicalSearcher(index.store.conn) if "lexical" in used else None,
             self.fusion,
             self.depth,
         )
