@@ -158,6 +158,31 @@ def test_malformed_manifest_is_one_line(built, tmp_path, content, message):
     assert len(documents_of(built)) == 120
 
 
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"passage_tokens": 0}', "'passage_tokens' must be a whole number from 1, not 0"),
+        ('{"passage_tokens": "256"}', "'passage_tokens' must be a whole number from 1, not '256'"),
+        ('{"index_type": "foo"}', "unknown index type 'foo'"),
+        ('{"nlist": -1}', "'nlist' must be a whole number from 1, not -1"),
+        ("[256]", "expected a JSON object"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_malformed_settings_are_one_line(built, tmp_path, content, message):
+    """A malformed value in the settings the store keeps stops reads and writes with one line; nothing is changed."""
+    store = sqlite3.connect(built / "store.sqlite")
+    good = store.execute("SELECT value FROM meta WHERE key = 'settings'").fetchone()[0]
+    with store:
+        store.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (content,))
+    for command in (("info",), ("remove", "d1")):
+        one_line_error(run(*command, indexes=tmp_path / "indexes"), "index default: malformed settings", message)
+    with store:
+        store.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (good,))
+    store.close()
+    assert len(documents_of(built)) == 120
+
+
 @pytest.mark.parametrize("damage", ["garbled", "truncated", "empty"])
 def test_corrupt_store_is_one_line(built, tmp_path, damage):
     store = built / "store.sqlite"
