@@ -7,7 +7,7 @@ from where the upgrade copies them). Every key is optional, and one that is abse
 ``passage_tokens`` word pieces per passage when documents are split (a whole number from 1; default 256)
 ``index_type``     the vector index: ``auto`` (the default: flat, ivf from 100,000 vectors), ``flat``, ``ivf`` or a
                    FAISS ``index_factory`` string such as ``HNSW32``
-``nlist``          k-means cells of an ivf index (a whole number from 1; default: about 4·√n, see ``default_nlist``)
+``nlist``          k-means cells of an ivf index (a whole number from 1; default: about 4·√n, ``default_nlist``)
 ``nprobe``         cells an ivf index searches per question (a whole number from 1; default 32)
 =================  ====================================================================================================
 
@@ -51,7 +51,9 @@ class IndexSettings:
                 raise OpenbookError(f"{name!r} must be a whole number from 1, not {_show(value)}")
         kind = self.index_type
         if kind is not None and (not isinstance(kind, str) or not kind.strip()):
-            raise OpenbookError(f"'index_type' must be auto, flat, ivf or a FAISS index_factory string, not {_show(kind)}")
+            raise OpenbookError(
+                f"'index_type' must be auto, flat, ivf or a FAISS index_factory string, not {_show(kind)}"
+            )
         if not isinstance(self.extra, Mapping):
             raise OpenbookError(f"'extra' must be a mapping of setting names to values, not {_show(self.extra)}")
         clash = sorted(set(self.extra) & set(KEYS))
