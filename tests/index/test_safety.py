@@ -148,6 +148,9 @@ def test_disk_full_is_one_line_and_keeps_the_index(tmp_path, vocab):
         ('{"format": "2", "model": {}}', "no integer 'format'"),
         ("{not json", "malformed"),
         ('{"format": 9, "model": {}}', "newer openbook"),
+        ('{"format": 2, "model": {"dimension": "16", "metric": "ip"}}', "'model.dimension' must be a whole number"),
+        ('{"format": 2, "model": {"metric": "ip"}}', "'model.dimension' must be a whole number from 1, not None"),
+        ('{"format": 2, "model": {"dimension": 16, "metric": "cosine"}}', "'model.metric' must be one of ip, l2"),
     ],
 )
 def test_malformed_manifest_is_one_line(built, tmp_path, content, message):

@@ -36,9 +36,11 @@ import numpy as np
 from openbook.config import lock_timeout
 from openbook.errors import OpenbookError
 from openbook.index.names import MANIFEST, STORE, check_folder
-from openbook.index.settings import IndexSettings
+from openbook.index.settings import IndexSettings, shown
 from openbook.index.store import PassageStore, connect, now
-from openbook.index.vectors import IVF_THRESHOLD, TRAIN_PER_CELL, VectorIndex, check_kind, choose_kind, default_nlist
+from openbook.index.vectors import (
+    IVF_THRESHOLD, METRICS, TRAIN_PER_CELL, VectorIndex, check_kind, choose_kind, default_nlist
+)
 from openbook.models.manifest import ModelManifest
 
 FORMAT = 2
@@ -148,6 +150,13 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise OpenbookError(f"malformed {file}: 'generation' must be an integer")
     if fmt > FORMAT:
         raise OpenbookError(f"index {path.name} has format {fmt}: it was written by a newer openbook")
+    dimension, metric = manifest["model"].get("dimension"), manifest["model"].get("metric")
+    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
+        why = f"'model.dimension' must be a whole number from 1, not {shown(dimension)}"
+        raise OpenbookError(f"malformed {file}: {why}")
+    if metric not in (None, *METRICS):
+        why = f"'model.metric' must be one of {', '.join(METRICS)}, not {shown(metric)}"
+        raise OpenbookError(f"malformed {file}: {why}")
     return manifest
 
 

@@ -48,21 +48,21 @@ class IndexSettings:
         for name in ("passage_tokens", "nlist", "nprobe"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise OpenbookError(f"{name!r} must be a whole number from 1, not {_show(value)}")
+                raise OpenbookError(f"{name!r} must be a whole number from 1, not {shown(value)}")
         kind = self.index_type
         if kind is not None and (not isinstance(kind, str) or not kind.strip()):
             raise OpenbookError(
-                f"'index_type' must be auto, flat, ivf or a FAISS index_factory string, not {_show(kind)}"
+                f"'index_type' must be auto, flat, ivf or a FAISS index_factory string, not {shown(kind)}"
             )
         if not isinstance(self.extra, Mapping):
-            raise OpenbookError(f"'extra' must be a mapping of setting names to values, not {_show(self.extra)}")
+            raise OpenbookError(f"'extra' must be a mapping of setting names to values, not {shown(self.extra)}")
         clash = sorted(set(self.extra) & set(KEYS))
         if clash:
             raise OpenbookError(f"{clash[0]!r} is a known setting, not an extra one")
         try:
             json.dumps(dict(self.extra))
         except (TypeError, ValueError):
-            raise OpenbookError(f"extra settings must be JSON values, not {_show(dict(self.extra))}") from None
+            raise OpenbookError(f"extra settings must be JSON values, not {shown(dict(self.extra))}") from None
         object.__setattr__(self, "extra", MappingProxyType(copy.deepcopy(dict(self.extra))))
 
     @property
@@ -82,11 +82,11 @@ class IndexSettings:
         """Settings from their JSON object; with ``dimension``, an ``index_factory`` string is checked against FAISS.
         A malformed one is an :class:`OpenbookError` naming ``source``."""
         if not isinstance(data, Mapping):
-            raise OpenbookError(f"{source}: expected a JSON object, not {_show(data)}")
+            raise OpenbookError(f"{source}: expected a JSON object, not {shown(data)}")
         try:
             bad = next((k for k in data if not isinstance(k, str)), None)
             if bad is not None:
-                raise OpenbookError(f"setting names must be strings, not {_show(bad)}")
+                raise OpenbookError(f"setting names must be strings, not {shown(bad)}")
             known = {k: data[k] for k in KEYS if data.get(k) is not None}
             settings = cls(**known, extra={k: v for k, v in data.items() if k not in KEYS})
             if dimension is not None and settings.index_type is not None:
@@ -116,7 +116,7 @@ class IndexSettings:
         return json.dumps(self.to_dict())
 
 
-def _show(value: Any, limit: int = 60) -> str:
+def shown(value: Any, limit: int = 60) -> str:
     """``value`` for a one-line message (its repr, cut short)."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
