@@ -71,10 +71,11 @@ def model():
 
 def build_new(path: Path, passages: int) -> dict[str, Any]:
     from openbook.index.folder import Index
+    from openbook.index.settings import IndexSettings
     from openbook.retrieval.indexer import Indexer
 
     start, before = time.perf_counter(), written()
-    index = Index.create(path, model(), Path(sys.executable), {"passage_tokens": 256, "index_type": "flat"})
+    index = Index.create(path, model(), Path(sys.executable), IndexSettings(passage_tokens=256, index_type="flat"))
     Indexer(index).add_encoded((synthetic(d) for d in range(passages // PER_DOC)), model().identity())
     return {"seconds": time.perf_counter() - start, "write_bytes": written() - before, "passages": index.count_passages()}
 

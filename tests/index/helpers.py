@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from openbook.index.folder import Index
+from openbook.index.settings import IndexSettings
 from openbook.models.manifest import ModelManifest
 from openbook.types import Document, Passage
 
@@ -23,7 +24,7 @@ WORDS = "river planet bread chess glacier music train bird lamp stone cloud fiel
 
 
 def make_index(path: Path) -> Index:
-    return Index.create(path, MODEL, Path(sys.executable), {"passage_tokens": 256})
+    return Index.create(path, MODEL, Path(sys.executable), IndexSettings(passage_tokens=256))
 
 
 def split(doc: Document, tokens: int = 256) -> list[Passage]:

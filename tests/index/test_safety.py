@@ -148,6 +148,9 @@ def test_disk_full_is_one_line_and_keeps_the_index(tmp_path, vocab):
         ('{"format": "2", "model": {}}', "no integer 'format'"),
         ("{not json", "malformed"),
         ('{"format": 9, "model": {}}', "newer openbook"),
+        ('{"format": 2, "model": {"dimension": "16", "metric": "ip"}}', "'model.dimension' must be a whole number"),
+        ('{"format": 2, "model": {"metric": "ip"}}', "'model.dimension' must be a whole number from 1, not None"),
+        ('{"format": 2, "model": {"dimension": 16, "metric": "cosine"}}', "'model.metric' must be one of ip, l2"),
     ],
 )
 def test_malformed_manifest_is_one_line(built, tmp_path, content, message):
@@ -155,6 +158,31 @@ def test_malformed_manifest_is_one_line(built, tmp_path, content, message):
     (built / "index.json").write_text(content)
     one_line_error(run("info", indexes=tmp_path / "indexes"), message)
     (built / "index.json").write_text(good)
+    assert len(documents_of(built)) == 120
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"passage_tokens": 0}', "'passage_tokens' must be a whole number from 1, not 0"),
+        ('{"passage_tokens": "256"}', "'passage_tokens' must be a whole number from 1, not '256'"),
+        ('{"index_type": "foo"}', "unknown index type 'foo'"),
+        ('{"nlist": -1}', "'nlist' must be a whole number from 1, not -1"),
+        ("[256]", "expected a JSON object"),
+        ("{not json", "not JSON"),
+    ],
+)
+def test_malformed_settings_are_one_line(built, tmp_path, content, message):
+    """A malformed value in the settings the store keeps stops reads and writes with one line; nothing is changed."""
+    store = sqlite3.connect(built / "store.sqlite")
+    good = store.execute("SELECT value FROM meta WHERE key = 'settings'").fetchone()[0]
+    with store:
+        store.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (content,))
+    for command in (("info",), ("remove", "d1")):
+        one_line_error(run(*command, indexes=tmp_path / "indexes"), "index default: malformed settings", message)
+    with store:
+        store.execute("UPDATE meta SET value = ? WHERE key = 'settings'", (good,))
+    store.close()
     assert len(documents_of(built)) == 120
 
 

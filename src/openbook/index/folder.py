@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import sqlite3
@@ -35,8 +36,11 @@ import numpy as np
 from openbook.config import lock_timeout
 from openbook.errors import OpenbookError
 from openbook.index.names import MANIFEST, STORE, check_folder
+from openbook.index.settings import IndexSettings, shown
 from openbook.index.store import PassageStore, connect, now
-from openbook.index.vectors import IVF_THRESHOLD, TRAIN_PER_CELL, VectorIndex, check_kind, choose_kind, default_nlist
+from openbook.index.vectors import (
+    IVF_THRESHOLD, METRICS, TRAIN_PER_CELL, VectorIndex, check_kind, choose_kind, default_nlist
+)
 from openbook.models.manifest import ModelManifest
 
 FORMAT = 2
@@ -146,6 +150,13 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise OpenbookError(f"malformed {file}: 'generation' must be an integer")
     if fmt > FORMAT:
         raise OpenbookError(f"index {path.name} has format {fmt}: it was written by a newer openbook")
+    dimension, metric = manifest["model"].get("dimension"), manifest["model"].get("metric")
+    if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
+        why = f"'model.dimension' must be a whole number from 1, not {shown(dimension)}"
+        raise OpenbookError(f"malformed {file}: {why}")
+    if metric not in (None, *METRICS):
+        why = f"'model.metric' must be one of {', '.join(METRICS)}, not {shown(metric)}"
+        raise OpenbookError(f"malformed {file}: {why}")
     return manifest
 
 
@@ -196,9 +207,9 @@ class Index:
         return cls(path, manifest)
 
     @classmethod
-    def create(cls, path: str | Path, model: ModelManifest, model_path: Path, settings: dict[str, Any]) -> Index:
-        """Open the index at ``path``, creating an empty one for ``model`` if there is none (only in a missing or empty
-        folder: a folder holding other files is refused)."""
+    def create(cls, path: str | Path, model: ModelManifest, model_path: Path, settings: IndexSettings) -> Index:
+        """Open the index at ``path``, creating an empty one for ``model`` with ``settings`` if there is none (only in a
+        missing or empty folder: a folder holding other files is refused)."""
         path = Path(path)
         check_folder(path)
         if (path / MANIFEST).is_file() or (path / STORE).is_file():
@@ -217,7 +228,7 @@ class Index:
                         with store.transaction():
                             store.set_meta("format", str(FORMAT))
                             store.set_meta("manifest", json.dumps(manifest))
-                            store.set_meta("settings", json.dumps(settings))
+                            store.set_meta("settings", settings.to_json())
                     finally:
                         store.close()
                     write_json_atomic(path / MANIFEST, manifest)  # the index exists from here
@@ -237,8 +248,9 @@ class Index:
         return self.manifest["model"]
 
     @property
-    def settings(self) -> dict[str, Any]:
-        return json.loads(self.store.get_meta("settings") or "{}")
+    def settings(self) -> IndexSettings:
+        """The settings as last committed (a malformed value: :class:`OpenbookError`)."""
+        return read_settings(self.store, self.name, self.dimension)
 
     @property
     def dimension(self) -> int:
@@ -263,8 +275,9 @@ class Index:
             else:
                 self.refresh()
             assert self._vectors is not None
-            if self.nprobe or self.settings.get("nprobe"):
-                self._vectors.nprobe = int(self.nprobe or self.settings["nprobe"])
+            nprobe = self.nprobe or self.settings.nprobe
+            if nprobe:
+                self._vectors.nprobe = nprobe
             return self._vectors
 
     def refresh(self) -> None:
@@ -402,9 +415,9 @@ class Index:
                 "log_seq": self.store.log_seq(),
                 "checkpoint_seq": newest.seq if newest else None,
                 "index_type": newest.kind if newest else target_kind(settings, self.count_passages(), None),
-                "nprobe": self._vectors.nprobe if self._vectors is not None else settings.get("nprobe"),
+                "nprobe": self._vectors.nprobe if self._vectors is not None else settings.nprobe,
                 "size_bytes": self.size_bytes(),
-                "settings": settings,
+                "settings": settings.to_dict(),
                 "created": self.manifest.get("created"),
                 "updated": self.store.get_meta("updated"),
             }
@@ -422,6 +435,7 @@ class Index:
             store = PassageStore(self.path / STORE)
             try:
                 writer = Writer(self, store)
+                read_settings(store, self.name, self.dimension)  # malformed settings: stop before any change
                 writer.clean()
                 yield writer
                 writer.maybe_checkpoint()
@@ -445,12 +459,12 @@ class Writer:
         return self.index.path
 
     @property
-    def settings(self) -> dict[str, Any]:
-        return json.loads(self.store.get_meta("settings") or "{}")
+    def settings(self) -> IndexSettings:
+        return read_settings(self.store, self.index.name, self.index.dimension)
 
-    def set_settings(self, settings: dict[str, Any]) -> None:
+    def set_settings(self, settings: IndexSettings) -> None:
         """Record ``settings`` (inside a transaction)."""
-        self.store.set_meta("settings", json.dumps(settings))
+        self.store.set_meta("settings", settings.to_json())
 
     def touch(self) -> None:
         """Record the time of this commit (inside a transaction)."""
@@ -548,10 +562,21 @@ def checkpoints(conn: sqlite3.Connection) -> list[Checkpoint]:
     return [Checkpoint(*r) for r in rows]
 
 
-def target_kind(settings: dict[str, Any], count: int, last: Checkpoint | None) -> str:
+def read_settings(store: PassageStore, name: str, dimension: int) -> IndexSettings:
+    """The settings committed in ``store`` (of the index ``name``, whose vectors have ``dimension``)."""
+    return _parse_settings(store.get_meta("settings"), name, dimension)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_settings(text: str | None, name: str, dimension: int) -> IndexSettings:
+    """Parsed once per stored text: readers look at the settings before every search."""
+    return IndexSettings.from_json(text, dimension, f"index {name}: malformed settings in {STORE}")
+
+
+def target_kind(settings: IndexSettings, count: int, last: Checkpoint | None) -> str:
     """The vector index type the settings ask for at ``count`` vectors (auto: flat, ivf from IVF_THRESHOLD; once ivf,
     auto stays ivf)."""
-    wanted = settings.get("index_type") or "auto"
+    wanted = settings.kind
     if wanted != "auto":
         return wanted
     if last is not None and last.kind == "ivf":
@@ -560,7 +585,7 @@ def target_kind(settings: dict[str, Any], count: int, last: Checkpoint | None) -
 
 
 def build_vectors(
-    store: PassageStore, dimension: int, metric: str, settings: dict[str, Any], kind: str | None
+    store: PassageStore, dimension: int, metric: str, settings: IndexSettings, kind: str | None
 ) -> VectorIndex:
     """A FAISS index of every vector BLOB in ``store`` (trained on a sample when the kind needs it)."""
     count = store.count_vectors()
@@ -569,10 +594,10 @@ def build_vectors(
         kind = "flat"
     sample = None
     if kind != "flat":
-        nlist = int(settings.get("nlist") or default_nlist(count))
+        nlist = settings.nlist or default_nlist(count)
         sample = store.sample_vectors(max(nlist * TRAIN_PER_CELL, 10_000), dimension)
     try:
-        vectors = VectorIndex.empty(kind, dimension, metric, sample, settings.get("nlist"))
+        vectors = VectorIndex.empty(kind, dimension, metric, sample, settings.nlist)
     except RuntimeError:  # a factory string FAISS cannot train on this few vectors: exact search until it can
         vectors = VectorIndex.empty("flat", dimension, metric)
     for ids, batch in store.iter_vectors(dimension):
@@ -619,4 +644,6 @@ def _restore_manifest(path: Path) -> None:
             write_json_atomic(path / MANIFEST, json.loads(row[0]))
 
 
-__all__ = ["FORMAT", "Index", "Writer", "IVF_THRESHOLD", "check_kind", "model_mismatch", "storage_errors"]
+__all__ = [
+    "FORMAT", "Index", "IndexSettings", "Writer", "IVF_THRESHOLD", "check_kind", "model_mismatch", "storage_errors"
+]

@@ -20,6 +20,7 @@ def upgrade(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Upgrade the format-1 index at ``path``; returns its new manifest."""
     from openbook.index import folder
     from openbook.index.names import MANIFEST, STORE
+    from openbook.index.settings import IndexSettings
     from openbook.index.store import PassageStore, now
     from openbook.index.vectors import VectorIndex
 
@@ -31,7 +32,12 @@ def upgrade(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         generation = int(current["generation"])
         old_db, old_vec = path / f"store-{generation}.sqlite", path / f"vectors-{generation}.faiss"
         new = {"format": folder.FORMAT, "model": current["model"], "created": current.get("created") or now()}
-        settings = dict(current.get("settings") or {})
+        dimension = current["model"].get("dimension")
+        settings = IndexSettings.from_dict(  # checked before anything is written
+            current.get("settings") or {},
+            dimension if isinstance(dimension, int) else None,
+            f"index {name}: malformed settings in {MANIFEST}",
+        )
         (path / STORE).unlink(missing_ok=True)  # a half-made store of an interrupted upgrade (format 1 has none)
         for suffix in ("-wal", "-shm"):
             (path / (STORE + suffix)).unlink(missing_ok=True)
@@ -48,7 +54,7 @@ def upgrade(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
             with store.transaction():
                 store.set_meta("format", str(folder.FORMAT))
                 store.set_meta("manifest", json.dumps(new))
-                store.set_meta("settings", json.dumps(settings))
+                store.set_meta("settings", settings.to_json())
         except BaseException:
             store.close()
             for suffix in ("", "-wal", "-shm"):

@@ -13,18 +13,18 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from openbook.errors import OpenbookError
 from openbook.index.folder import Index, Writer, model_mismatch, step
+from openbook.index.settings import DEFAULT_PASSAGE_TOKENS
 from openbook.types import Document, Passage
 
 COMMIT_PASSAGES = 2000  # passages per commit
 SEGMENT_CHARS = 1_000_000  # a document longer than this is split, encoded and staged this many characters at a time
-DEFAULT_PASSAGE_TOKENS = 256
 MIN_PASSAGE_TOKENS = 8
 
 Progress = Callable[[str, int, int], None]
@@ -129,13 +129,11 @@ class Indexer:
         try:
             with self.index.writer() as w:
                 settings = w.settings
-                tokens = passage_tokens or int(settings.get("passage_tokens") or DEFAULT_PASSAGE_TOKENS)
-                new_settings = {**settings, "passage_tokens": tokens}
-                if index_type is not None:
-                    new_settings["index_type"] = index_type
-                if new_settings != settings:
+                tokens = passage_tokens or settings.tokens
+                wanted = replace(settings, passage_tokens=tokens, index_type=index_type or settings.index_type)
+                if wanted != settings:
                     with w.store.transaction():
-                        w.set_settings(new_settings)
+                        w.set_settings(wanted)
                 batch = _Batch()
                 for doc in documents:
                     key = digest(doc, tokens)
@@ -257,7 +255,7 @@ class Indexer:
         report = IndexReport()
         try:
             with self.index.writer() as w:
-                tokens = int(w.settings.get("passage_tokens") or DEFAULT_PASSAGE_TOKENS)
+                tokens = w.settings.tokens
                 batch, rows = _Batch(), []
                 for doc, passages, vectors in items:
                     vectors = np.asarray(vectors, dtype=np.float32)

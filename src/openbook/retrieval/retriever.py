@@ -20,6 +20,7 @@ from openbook.index import filters
 from openbook.index.filters import Filter
 from openbook.index.folder import Index, model_mismatch
 from openbook.index.names import resolve_index
+from openbook.index.settings import IndexSettings
 from openbook.index.vectors import check_kind
 from openbook.ingest.splitting import split_document
 from openbook.models.embedder import Embedder
@@ -167,7 +168,7 @@ class Retriever:
 
     def _writable(self, passage_tokens: int | None) -> Index:
         if self._index is None:
-            settings = {"passage_tokens": passage_tokens or DEFAULT_PASSAGE_TOKENS}
+            settings = IndexSettings(passage_tokens=passage_tokens or DEFAULT_PASSAGE_TOKENS)
             self._index = Index.create(self.index_path, self.embedder.manifest, self.model_path, settings)
         return self._index
 
