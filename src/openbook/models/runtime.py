@@ -75,6 +75,9 @@ def _background() -> ThreadPoolExecutor:
     """The thread that compiles models: two models of one process load at once (OpenVINO releases the GIL)."""
     global _compiler
     if _compiler is None:
+        # OpenVINO's bindings set up their numpy interface once, on first use, in a way that deadlocks when two threads
+        # get there at once (one holds the GIL, the other the once-flag): set it up here, on this thread, first.
+        ov.Tensor(np.zeros(1, dtype=np.float32))
         _compiler = ThreadPoolExecutor(max_workers=2, thread_name_prefix="openbook-compile")
     return _compiler
 
