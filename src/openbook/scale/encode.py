@@ -354,8 +354,9 @@ def _run_ray(
     rows = [{"path": str(p.resolve()), "root": ROOTS.get(str(p.resolve()))} for p in files]
     ds = ray.data.from_items(rows)
     ds = ds.flat_map(split_file, fn_kwargs={"model": str(model.resolve()), "passage_tokens": passage_tokens})
-    # One file's passages come out of one task as one block, and an actor pool hands out whole blocks: cut them, as
-    # they stream, into blocks of batch_rows passages, so that every actor gets work even from a single file.
+    # One file's passages come out of one task as one block, and an actor pool hands out whole blocks (gathered into
+    # bundles of at least batch_rows passages): cut them, as they stream, into blocks of batch_rows passages, so that
+    # every actor gets work even from a single file.
     ds = ds.repartition(target_num_rows_per_block=batch_rows, strict=True)
     ds = ds.map_batches(
         PassageEncoder,
