@@ -148,3 +148,38 @@ def test_ask_says_not_in_your_documents_with_the_best_guess_underneath(tmp_path,
     assert forced["answers"][0]["abstain"] is False and forced["answers"][0]["answer"] == best["answer"]
     bad = run("ask", question, "--index", "demo", "--min-confidence", "2", env_indexes=indexes)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "--min-confidence" in bad.stderr
+
+
+def test_interactive_ask_applies_where_to_every_question(tmp_path, vocab):
+    indexes = tmp_path / "indexes"
+    assert run("index", str(CORPUS / "notes.jsonl"), "--index", "notes", env_indexes=indexes).returncode == 0
+    env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
+    questions = "Who made the first vaccine?\nWhat causes tides?\nWhy does bread rise?\n:quit\n"
+    args = ["ask", "--index", "notes", "--json", "-n", "1", "-k", "4"]
+    session = subprocess.run(
+        [sys.executable, "-m", "openbook.cli", *args, "--where", "topic in cooking,history"],
+        check=False,
+        input=questions,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert session.returncode == 0, session.stderr
+    banner, *replies = session.stdout.split("openbook> ")
+    assert banner.count("topic in cooking,history") == 1 and session.stdout.count("topic in cooking,history") == 1
+    asked = [json.loads(r) for r in replies if r.strip()]
+    assert [a["question"] for a in asked] == questions.splitlines()[:3]
+    found = [a["answers"][0]["passage"]["doc_id"] for a in asked]
+    assert set(found) <= {"bread", "printing"} and found[2] == "bread"
+    plain = subprocess.run(
+        [sys.executable, "-m", "openbook.cli", *args],
+        check=False,
+        input=questions,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    unfiltered = [json.loads(r) for r in plain.stdout.split("openbook> ")[1:] if r.strip()]
+    assert [a["answers"][0]["passage"]["doc_id"] for a in unfiltered][:2] == ["vaccines", "tides"]

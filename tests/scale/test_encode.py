@@ -76,6 +76,26 @@ def test_ray_encode_equals_in_process_vectors(tmp_path, expected, pyarrow, ray_c
     check_against(expected, tmp_path / "out", pyarrow)
 
 
+def test_ray_encode_cuts_one_files_passages_into_blocks_of_batch_rows(tmp_path, pyarrow, ray_cluster, vocab):
+    """An actor pool hands out whole blocks: one file's passages must reach the encoders as blocks of ``batch_rows``,
+    or one actor encodes them all. Ray's Parquet writer writes a file per block, so the files show the blocks."""
+    import pyarrow.parquet as pq
+
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text(
+        "".join(
+            json.dumps({"id": f"n{i}", "text": f"Note {i}: honeybees dance to show where flowers are."}) + "\n"
+            for i in range(50)
+        )
+    )
+    report = encode([notes], tmp_path / "out", DEFAULT_RETRIEVER, ray_address="local", batch_rows=8)
+    rows = sorted(pq.read_metadata(tmp_path / "out" / name).num_rows for name in report.files)
+    assert report.passages == sum(rows) == 50
+    # blocks of 8, the last 2 passages alone or joined to another block on the way to an actor (before: one block
+    # of all 50)
+    assert len(rows) >= 6 and max(rows) < 2 * 8 and rows.count(8) >= 5
+
+
 def test_ray_encode_reports_a_bad_file_in_one_line(tmp_path, ray_cluster, vocab):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "fine.txt").write_text("Honeybees dance to show where flowers are.")

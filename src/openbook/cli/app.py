@@ -246,10 +246,7 @@ def ask(
     if question is None:
         from openbook.cli import interactive
 
-        if wanted is not None:
-            raise OpenbookError("--where filters one question: give the question too (openbook ask QUESTION --where …)")
-
-        interactive.run(book, json_out)
+        interactive.run(book, json_out, wanted)
         return
     answers = book.ask(question, where=wanted)
     if json_out:

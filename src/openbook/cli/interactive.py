@@ -6,6 +6,7 @@ from pathlib import Path
 
 from openbook.cli import display
 from openbook.config import settings
+from openbook.index.filters import Filter
 from openbook.qa.pipeline import OpenBook
 
 PROMPT = "openbook> "
@@ -23,11 +24,13 @@ def history_file() -> Path:
 
 
 class Session:
-    """State of one interactive session: the pipeline and the options changeable with commands."""
+    """State of one interactive session: the pipeline, the options changeable with commands, and the metadata filter
+    (``--where``) every question of the session is asked with."""
 
-    def __init__(self, book: OpenBook, json_out: bool = False) -> None:
+    def __init__(self, book: OpenBook, json_out: bool = False, where: Filter | None = None) -> None:
         self.book = book
         self.json_out = json_out
+        self.where = where
 
     def help(self) -> str:
         return HELP.format(k=self.book.k, top=self.book.top_answers, json="off" if self.json_out else "on")
@@ -56,15 +59,15 @@ class Session:
         return True
 
     def ask(self, question: str) -> None:
-        answers = self.book.ask(question)
+        answers = self.book.ask(question, where=self.where)
         if self.json_out:
             display.print_json({"question": question, "answers": [a.to_dict() for a in answers]})
         else:
             display.show_answers(question, answers)
 
 
-def run(book: OpenBook, json_out: bool = False) -> None:
-    """Read questions until :quit or end of input."""
+def run(book: OpenBook, json_out: bool = False, where: Filter | None = None) -> None:
+    """Read questions until :quit or end of input, each answered from the passages that pass ``where``."""
     import readline
 
     history = history_file()
@@ -73,11 +76,13 @@ def run(book: OpenBook, json_out: bool = False) -> None:
     except OSError:
         pass
     readline.set_history_length(1000)
-    session = Session(book, json_out)
+    session = Session(book, json_out, where)
     display.console.print(
         f"openbook: index [bold]{book.retriever.index.name}[/], {book.retriever.index.count_passages()} passages. "
         "Ask a question (:help for commands, Ctrl-D to quit)."
     )
+    if where is not None:
+        display.console.print(f"Every answer comes from passages whose metadata passes: {where}", highlight=False)
     try:
         while True:
             try:

@@ -156,6 +156,14 @@ class Filter:
         )
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
+    def document_ids(self, conn: sqlite3.Connection) -> set[str]:
+        """Ids of the documents holding at least one passage whose metadata passes the filter."""
+        where, params = self.sql(has_passage_metadata(conn))
+        rows = conn.execute(
+            f"SELECT DISTINCT p.doc_id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE {where}", params
+        )
+        return {r[0] for r in rows}
+
 
 def parse_where(clauses: Sequence[str]) -> Filter:
     """A filter from ``--where`` clauses, all of which must hold."""

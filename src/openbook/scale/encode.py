@@ -36,9 +36,8 @@ from openbook.types import Document, Passage
 MODEL_KEY = b"openbook.model"
 TOKENS_KEY = b"openbook.passage_tokens"
 CHUNK = 1024  # passages encoded and written together in-process: one Parquet row group
-DEFAULT_BATCH_ROWS = 256  # passages in one Ray Data batch handed to an encoder actor
+DEFAULT_BATCH_ROWS = 64  # passages in one Ray Data block, one call of an encoder actor: the unit of dispatch
 READ_ROWS = 4096  # rows read at a time by iter_encoded
-BLOCK_BYTES = 256 * 1024  # Ray Data blocks of passages: a few hundred passages each
 
 
 def pyarrow():
@@ -321,15 +320,15 @@ def _encode_ray(
     connect(address)
     from ray.data import DataContext
 
+    if batch_rows < 1:
+        raise OpenbookError(f"batch_rows must be at least 1, not {batch_rows}")
     context = DataContext.get_current()
-    saved = context.enable_progress_bars, context.target_max_block_size, context.target_min_block_size
-    # small blocks of passages (a file's passages come out of one task), so that every encoder actor gets some
+    saved = context.enable_progress_bars
     context.enable_progress_bars = False
-    context.target_max_block_size = context.target_min_block_size = BLOCK_BYTES
     try:
         return _run_ray(files, out, model, passage_tokens, address, actors, cpus_per_actor, batch_rows)
     finally:
-        context.enable_progress_bars, context.target_max_block_size, context.target_min_block_size = saved
+        context.enable_progress_bars = saved
 
 
 def _run_ray(
@@ -355,6 +354,10 @@ def _run_ray(
     rows = [{"path": str(p.resolve()), "root": ROOTS.get(str(p.resolve()))} for p in files]
     ds = ray.data.from_items(rows)
     ds = ds.flat_map(split_file, fn_kwargs={"model": str(model.resolve()), "passage_tokens": passage_tokens})
+    # One file's passages come out of one task as one block, and an actor pool hands out whole blocks (gathered into
+    # bundles of at least batch_rows passages): cut them, as they stream, into blocks of batch_rows passages, so that
+    # every actor gets work even from a single file.
+    ds = ds.repartition(target_num_rows_per_block=batch_rows, strict=True)
     ds = ds.map_batches(
         PassageEncoder,
         fn_constructor_kwargs={"model": str(model.resolve()), "threads": cpus_per_actor},

@@ -18,6 +18,11 @@ that hold them. Merging:
   merges by reciprocal rank in each shard's own list instead, 1 / (60 + rank), which needs no statistics;
 - hybrid: the retriever's fusion (default: z-score, alpha 0.55) over the merged dense list and the merged lexical list
   (``bm25``), or reciprocal rank fusion of the two (``rrf``).
+
+A metadata filter (``where``) goes to every shard, which runs it in its own SQLite and restricts both its dense search
+(a FAISS id selector) and its lexical search to the passages that pass, before ranking, as one index does: each shard
+returns its best ``depth`` passing candidates, so the merged list holds ``k`` whenever ``k`` pass across the shards.
+BM25 statistics stay those of the whole shards, as one index's FTS5 keeps those of the whole index.
 """
 
 from __future__ import annotations
@@ -39,12 +44,15 @@ import numpy as np
 from openbook.config import DEFAULT_RETRIEVER, resolve_index, resolve_model
 from openbook.errors import OpenbookError
 from openbook.index import lexical
+from openbook.index.filters import Filter, as_filter
 from openbook.index.folder import MANIFEST as INDEX_MANIFEST
 from openbook.index.folder import Index, model_mismatch, write_json_atomic
 from openbook.models.embedder import Embedder
-from openbook.retrieval.indexer import Indexer
 from openbook.models.manifest import ModelManifest
+from openbook.retrieval.dense import search_vectors
 from openbook.retrieval.fusion import DEFAULT_DEPTH, DEFAULT_FUSION, DEFAULT_MODE, Fusion, Hit, check_mode
+from openbook.retrieval.indexer import Indexer
+from openbook.retrieval.lexical import search_words
 from openbook.types import Passage, SearchResult
 
 SHARDS = "shards.json"
@@ -186,23 +194,30 @@ class ShardSearcher:
             self.index.vectors.nprobe = nprobe
 
     def search(
-        self, vectors: np.ndarray | None, questions: Sequence[str], depth: int, lexical: bool
+        self,
+        vectors: np.ndarray | None,
+        questions: Sequence[str],
+        depth: int,
+        lexical: bool,
+        where: Filter | None = None,
     ) -> list[dict[str, list[Hit]]]:
-        """Per question, ``{"dense": [...], "lexical": [...]}``: dense when ``vectors`` are given, lexical if asked."""
+        """Per question, ``{"dense": [...], "lexical": [...]}``: dense when ``vectors`` are given, lexical if asked;
+        only passages whose metadata passes ``where``, chosen before ranking."""
         out: list[dict[str, list[Hit]]] = [{} for _ in questions]
         index = self.index
         if index.store is None or index.vectors is None:
             return out
+        allowed = where.passage_ids(index.store.conn) if where is not None else None
         if vectors is not None:
             hits: list[list[Hit]] = [[] for _ in questions]
             if len(index.vectors):
-                scores, ids = index.vectors.search(vectors, depth)
+                scores, ids = search_vectors(index.vectors, vectors, depth, allowed)
                 hits = [[(int(i), float(s)) for s, i in zip(srow, irow) if i >= 0] for srow, irow in zip(scores, ids)]
             for lists, found in zip(out, hits):
                 lists["dense"] = found
         if lexical and index.store.has_lexical:
             for lists, question in zip(out, questions):
-                lists["lexical"] = index.store.lexical_search(question, depth)
+                lists["lexical"] = search_words(index.store.conn, question, depth, allowed)
                 lists["bm25"] = bm25_parts(
                     index.store.conn, question, [pid for pid, _ in lists["lexical"]], self._rows, self._df
                 )
@@ -213,6 +228,18 @@ class ShardSearcher:
 
     def counts(self) -> tuple[int, int]:
         return self.index.count_documents(), self.index.count_passages()
+
+    def documents(self, contains: str | None, where: Filter | None) -> list[dict[str, Any]]:
+        """The shard's documents (``Store.documents``) whose id, title or source contains ``contains`` and which hold
+        a passage whose metadata passes ``where``."""
+        store = self.index.store
+        if store is None:
+            return []
+        found = store.documents(contains)
+        if where is None:
+            return found
+        passing = where.document_ids(store.conn)
+        return [d for d in found if d["id"] in passing]
 
     def has_lexical(self) -> bool:
         return self.index.store is None or self.index.store.has_lexical
@@ -436,13 +463,23 @@ class ShardedRetriever:
     def search(self, question: str, k: int = 5, mode: str | None = None, where: Any = None) -> list[SearchResult]:
         return self.search_many([question], k, mode, where)[0]
 
+    def documents(
+        self, contains: str | None = None, limit: int | None = None, where: Any = None
+    ) -> list[dict[str, Any]]:
+        """The documents of every shard, by id, as ``Retriever.documents`` lists them; ``where`` keeps those holding a
+        passage whose metadata passes it."""
+        rows = self.shards.all("documents", contains, as_filter(where))
+        found = sorted((d for shard in rows for d in shard), key=lambda d: d["id"])
+        return found if limit is None else found[:limit]
+
     def search_many(
         self, questions: Sequence[str], k: int = 5, mode: str | None = None, where: Any = None
     ) -> list[list[SearchResult]]:
-        """Top-``k`` passages for each question over all shards, best first, by ``mode`` (default: the retriever's)."""
-        if where is not None:
-            raise OpenbookError("filters (where) are not supported on a sharded index yet")
+        """Top-``k`` passages for each question over all shards, best first, by ``mode`` (default: the retriever's),
+        among the passages whose metadata passes ``where`` (as ``Retriever.search_many`` takes it), filtered in every
+        shard before ranking."""
         mode = check_mode(mode or self.mode)
+        wanted = as_filter(where)
         if self.index.count_passages() == 0:
             raise OpenbookError(f"index {self.index.name} is empty (add documents with: openbook index PATH)")
         if mode != "dense" and not all(self.shards.all("has_lexical")):
@@ -451,7 +488,7 @@ class ShardedRetriever:
             )
         depth = k if mode != "hybrid" else max(k, self.depth)
         vectors = self.encode_questions(questions) if mode != "lexical" else None
-        per_shard = self.shards.all("search", vectors, list(questions), depth, mode != "dense")
+        per_shard = self.shards.all("search", vectors, list(questions), depth, mode != "dense", wanted)
         n = len(self.shards)
         results = []
         fused_rows = []

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from openbook.errors import OpenbookError
-from openbook.index.filters import Filter, as_filter, has_passage_metadata
+from openbook.index.filters import Filter, as_filter
 from openbook.index.folder import LOCK
 from openbook.index.names import is_index, resolve_index
 from openbook.ingest.loaders import READERS, load_documents
@@ -34,6 +34,17 @@ from openbook.types import Document
 log = logging.getLogger("openbook.server")
 UPLOADS = "uploads"  # uploaded files live in the index folder's uploads/, document ids start with "uploads/NAME"
 NO_INDEX = "there is no index yet: add documents first (upload files or POST /documents)"
+
+
+def is_sharded(path: Path) -> bool:
+    from openbook.scale.shards import is_sharded as sharded  # here: the server starts without the scale-out code
+
+    return sharded(path)
+
+
+def has_index(path: Path) -> bool:
+    """Whether ``path`` holds an index to read: an ordinary one or a sharded one."""
+    return is_index(path) or is_sharded(path)
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,12 @@ class ReaderSide:
     def load(self) -> None:
         """Load the retriever and the reader once (models compiled here, before the first question)."""
         from openbook.qa.pipeline import OpenBook
-        from openbook.retrieval.retriever import Retriever
+        from openbook.scale.shards import open_retriever
 
         start = time.perf_counter()
         s = self.settings
         try:
-            retriever = Retriever(self.index_path, model=s.retriever, mode=s.mode)
+            retriever = open_retriever(self.index_path, model=s.retriever, mode=s.mode)  # or a sharded one
             book = OpenBook(retriever=retriever, reader=s.reader, k=s.k, top_answers=s.top_answers)
             self.books[retriever.mode] = book
             self.book = book
@@ -99,7 +110,7 @@ class ReaderSide:
     def run_batch(self, query: Hashable, questions: list[str]) -> Sequence[list[dict[str, Any]]]:
         """Answers (``ask``) or passages (``search``) for ``questions``, all sharing ``query``'s options, as JSON."""
         assert isinstance(query, Query)
-        if not is_index(self.index_path):
+        if not has_index(self.index_path):
             raise OpenbookError(NO_INDEX)
         where = from_key(query.where)
         if query.kind == "search":
@@ -128,32 +139,25 @@ class ReaderSide:
     ) -> list[dict[str, Any]]:
         """The documents (``Retriever.documents``) whose id, title or source contains ``contains`` and which hold a
         passage whose metadata passes ``where``; at most ``limit``."""
-        if not is_index(self.index_path):
+        if not has_index(self.index_path):
             return []
         retriever = self.book.retriever
+        if is_sharded(self.index_path):
+            return retriever.documents(contains, limit, where)
         index = retriever.index  # opened here when a write created the index after start-up
         wanted = as_filter(where)
         if wanted is None:
             return retriever.documents(contains, limit)
-        passing = _documents_passing(index.store.conn, wanted)
+        passing = wanted.document_ids(index.store.conn)
         found = [d for d in retriever.documents(contains) if d["id"] in passing]
         return found if limit is None else found[:limit]
 
     def info(self) -> dict[str, Any]:
-        if not is_index(self.index_path):
+        if not has_index(self.index_path):
             return {"index": self.index_path.name, "documents": 0, "passages": 0}
         data = self.book.retriever.index.info()
         data.pop("path", None)  # the server's file layout is not the client's business
         return data
-
-
-def _documents_passing(conn: Any, wanted: Filter) -> set[str]:
-    """Ids of the documents with at least one passage whose metadata (the document's and its own) passes ``wanted``."""
-    condition, params = wanted.sql(has_passage_metadata(conn))
-    rows = conn.execute(
-        f"SELECT DISTINCT p.doc_id FROM passages p JOIN documents d ON d.id = p.doc_id WHERE {condition}", params
-    )
-    return {r[0] for r in rows}
 
 
 class WriterSide:
@@ -176,6 +180,8 @@ class WriterSide:
         return self._retriever
 
     def load(self) -> None:
+        if is_sharded(self.index_path):
+            return  # read-only here: no encoder to load
         try:
             self.retriever.embedder  # noqa: B018 - loads the passage encoder now rather than at the first upload
         except Exception:
@@ -188,6 +194,7 @@ class WriterSide:
             if doc.id in seen:
                 raise OpenbookError(f"duplicate document id {doc.id!r}")
             seen.add(doc.id)
+        self._check_writable()
         self._check_not_locked()
         report = asdict(self.retriever.add(docs))
         report.pop("unknown", None)
@@ -197,6 +204,7 @@ class WriterSide:
         """Index uploaded files as ``openbook index --strict`` reads them: staged in a folder inside the upload folder,
         read by the loader for their suffix, indexed, then moved into place. Ids are ``uploads/NAME``
         (``uploads/NAME#...`` for the records of a JSON Lines file that have no id of their own)."""
+        self._check_writable()
         names = [upload_name(raw, tuple(READERS)) for raw, _ in files]
         if len(set(names)) != len(names):
             raise OpenbookError("two uploaded files have the same name")
@@ -231,6 +239,7 @@ class WriterSide:
 
     def remove(self, doc_id: str) -> dict[str, Any]:
         """Remove one document with ``Retriever.remove`` (404 when the index does not hold it)."""
+        self._check_writable()
         if not is_index(self.index_path):
             raise ApiError(404, f"no document {doc_id!r}")
         self._check_not_locked()
@@ -239,6 +248,14 @@ class WriterSide:
             raise ApiError(404, f"no document {doc_id!r}")
         self._forget_upload(doc_id)
         return {"removed": doc_id, "passages_removed": passages}
+
+    def _check_writable(self) -> None:
+        """405 for a sharded index: the server reads it; its shards are written by ``openbook shard``."""
+        if is_sharded(self.index_path):
+            raise ApiError(
+                405,
+                f"index {self.index_path.name} is sharded: this server only reads it (rebuild it with openbook shard)",
+            )
 
     def _check_not_locked(self) -> None:
         """409 at once when another process (``openbook index``) holds the index's write lock, rather than waiting
