@@ -21,7 +21,9 @@ demo: venv
 	@while IFS= read -r q; do $(BIN)/openbook ask "$$q" --index demo --top-answers 2; done < examples/questions.txt
 
 test: venv
-	$(BIN)/pytest -q
+	# UTF-8 mode: OpenVINO sets the C locale to "C" while it compiles a model, so a test process whose other thread
+	# decodes a child's output by the locale meanwhile would read ASCII (see openbook.models.runtime.compile_in_background)
+	PYTHONUTF8=1 $(BIN)/pytest -q
 
 # Rebuild the embedded default models from the fine-tuned checkpoints in $(SHARED) (needs torch, transformers, nncf),
 # then measure them on SQuAD v1.1 dev and keep the figures in their manifests.
