@@ -9,8 +9,10 @@ import pytest
 
 from openbook.qa.confidence import (
     FALLBACK,
+    HINGED,
+    HYBRID_FEATURES,
+    OWN_FEATURES,
     READER_FEATURES,
-    RETRIEVAL_FEATURES,
     Calibrator,
     Confidence,
     auroc,
@@ -73,7 +75,7 @@ def test_default_reader_calibrators_are_monotone_and_bounded():
     if not section:
         pytest.skip("the default reader has no calibrator (run: openbook eval calibrate dev-v1.1.json --record)")
     assert 0 < section["threshold"] < 1
-    for mode, names in (("hybrid", RETRIEVAL_FEATURES), ("dense", READER_FEATURES)):
+    for mode, names in (("hybrid", HYBRID_FEATURES), ("dense", OWN_FEATURES)):
         conf = Confidence.for_reader(section, mode)
         assert conf.calibrator.names == names
         _monotone_in_fused(conf.calibrator)
@@ -91,3 +93,17 @@ def test_metrics_on_known_inputs():
 def test_a_reader_without_a_calibrator_falls_back_to_its_margin():
     conf = Confidence.for_reader({}, "hybrid")
     assert conf.calibrator is FALLBACK and conf.threshold == 0.5
+
+
+def test_hinged_calibrator_keeps_to_the_fused_score_and_round_trips():
+    """Hinges give other features a piecewise-linear effect; ``fused`` stays linear with a weight ≥ 0."""
+    x, y = _synthetic()
+    margin = x[:, READER_FEATURES.index("margin")]
+    y = np.where(margin > 7, 0.0, y)  # a bend the plain logistic cannot follow
+    cal = fit(x[:3000], y[:3000], READER_FEATURES, l2=10.0, hinged=HINGED)
+    assert "fused" not in cal.knots and "margin" in cal.knots and len(cal.knot_weights) == sum(map(len, cal.knots.values()))
+    _monotone_in_fused(cal)
+    plain = fit(x[:3000], y[:3000], READER_FEATURES, l2=10.0)
+    assert auroc(cal.predict(x[3000:]), y[3000:]) > auroc(plain.predict(x[3000:]), y[3000:])
+    again = Calibrator.from_dict(json.loads(json.dumps(cal.to_dict())))
+    np.testing.assert_allclose(again.predict(x[3000:]), cal.predict(x[3000:]), atol=1e-5)
