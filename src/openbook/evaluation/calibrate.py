@@ -12,7 +12,11 @@ in no indexed document. On the tuning articles alone:
    feature (``HYBRID_FEATURES``), ``reader`` with the reader's own (``OWN_FEATURES``), both with hinges on the
    features of ``HINGED`` (a piecewise-linear effect). The present-answer questions of the second setting are left
    out: with half the index they look unlike any question asked of a whole index, and bias the confidence there;
-3. the default threshold is the least confidence at which ``ABSTAIN_TARGET`` of the absent-answer questions are
+3. a third calibrator, ``own``, for a question read with one given passage (the reader alone, as SQuAD v2.0 is
+   scored): fitted on the same questions of 1-24, each read with its own paragraph (right or wrong) and with another
+   paragraph of its article that holds none of its gold answers (a topic present, an answer absent), both taken from
+   the first setting's reads; its threshold is ``OWN_THRESHOLD``: answer when the answer is more likely right than not;
+4. the default threshold is the least confidence at which ``ABSTAIN_TARGET`` of the absent-answer questions are
    abstained on, unless that drops more than ``1 − KEEP_TARGET`` of the right answers.
 
 Figures on the other articles (25-48) are reported apart; nothing there is used to choose.
@@ -29,9 +33,11 @@ import numpy as np
 from openbook.evaluation.qa import (
     WIDE_MARGIN_GRID,
     WIDE_RETRIEVAL_GRID,
+    Item,
     Tops,
     _matrices,
     abstention,
+    prepare,
     calibration,
     ranked_weights,
     run_setting,
@@ -40,13 +46,16 @@ from openbook.evaluation.qa import (
 )
 from openbook.qa.confidence import HINGED, HYBRID_FEATURES, OWN_FEATURES, Calibrator, fit
 from openbook.qa.rerank import DEFAULT_WEIGHTS, Weights
+from openbook.evaluation.signals import Asked, Setting
 from openbook.reading.reader import Reader
+from openbook.types import SearchResult
 
 F1_SLACK = 0.2
 CONTENDERS = 8
 ABSTAIN_TARGET = 0.975
 KEEP_TARGET = 0.96
 L2 = 10.0
+OWN_THRESHOLD = 0.5
 
 
 def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
@@ -67,6 +76,28 @@ def _join(a: Tops, b: Tops) -> Tops:
 def _fit(train: Tops, names) -> Calibrator:
     y = (train.right & ~train.impossible).astype(float)
     return fit(train.x, y, names, l2=L2, hinged=HINGED)
+
+
+def own_paragraph_items(items: list[Item]) -> list[Item]:
+    """Questions read with one passage, from an open-book setting's reads: each question with its own paragraph, and
+    with the best-ranked other paragraph of its article that holds none of its gold answers (marked absent)."""
+    setting = Setting("own paragraph and a neighbour")
+    for item in items:
+        asked = item.asked
+        q = asked.question
+        golds = [g.lower() for g in q.answers if g]
+        own = other = None
+        for hit, pair in zip(asked.hits, asked.pairs):
+            text = hit.passage.text
+            if text == q.context:
+                own = own or (hit, pair)
+            elif other is None and hit.passage.title == q.title and not any(g in text.lower() for g in golds):
+                other = (hit, pair)
+        for found, absent in ((own, False), (other, True)):
+            if found is not None:
+                hit, pair = found
+                setting.questions.append(Asked(q, asked.article, [SearchResult(hit.passage, 0.0, 1)], [pair], absent))
+    return prepare(setting)
 
 
 def choose_threshold(p_absent: np.ndarray, p_right: np.ndarray) -> float:
@@ -125,13 +156,23 @@ def calibrate(
     reader_cal.meta["threshold"] = choose_threshold(
         p_reader[reader_train.impossible], p_reader[reader_train.right & ~reader_train.impossible]
     )
+    own_train = tops(own_paragraph_items(tune), weights, OWN_FEATURES, weights.margin)
+    own_cal = _fit(own_train, OWN_FEATURES)
+    own_cal.meta.update({"margin_weight": weights.margin, "threshold": OWN_THRESHOLD})
+    own_test = tops(own_paragraph_items(held), weights, OWN_FEATURES, weights.margin)
+    own_test.p = own_cal.predict(own_test.x)
+
     fitted_on = f"{Path(squad_file).name} articles 1-{tune_articles} (open-book, {mode}, k={k}; 1-{absent_from} indexed for absent answers)"
     for cal in (retrieval_cal, reader_cal):
         cal.meta["fitted_on"] = fitted_on
+    own_cal.meta["fitted_on"] = (
+        f"{Path(squad_file).name} articles 1-{tune_articles}, each question with its own paragraph and with another "
+        "paragraph of its article holding none of its answers"
+    )
     section = {
         "threshold": threshold,
         "weights": {mode: {"margin": weights.margin, "retrieval": weights.retrieval}, "reader": {"margin": weights.margin, "retrieval": 0.0}},
-        "calibrators": {"retrieval": retrieval_cal.to_dict(), "reader": reader_cal.to_dict()},
+        "calibrators": {"retrieval": retrieval_cal.to_dict(), "reader": reader_cal.to_dict(), "own": own_cal.to_dict()},
         "fitted_on": fitted_on,
         "right": "F1 >= 0.5 against the gold answers",
     }
@@ -153,6 +194,10 @@ def calibrate(
             "at_threshold": abstention(test, threshold),
         },
         "all": score_weights(matrices, weights, np.arange(len(every))),
+        f"own paragraph or another of its article, articles {tune_articles + 1}+": {
+            "calibration": calibration(own_test.p, own_test.right & ~own_test.impossible),
+            "at_threshold": abstention(own_test, OWN_THRESHOLD),
+        },
         "incumbent": {"margin": incumbent.margin, "retrieval": incumbent.retrieval, "f1 1-24": incumbent_f1},
         "calibrator_weights": dict(zip(HYBRID_FEATURES, [round(float(v), 3) for v in retrieval_cal.weights])),
     }

@@ -465,11 +465,16 @@ class Confidence:
 
     @classmethod
     def for_reader(cls, section: dict[str, Any] | None, mode: str | None) -> Confidence:
-        """From a reader manifest's ``confidence`` section: the ``retrieval`` calibrator for hybrid search, the
-        ``reader`` one otherwise (passages given directly, dense or lexical search)."""
+        """From a reader manifest's ``confidence`` section: the ``retrieval`` calibrator for hybrid search, the ``own``
+        one for one passage given directly (``mode`` None: the reader alone), the ``reader`` one otherwise (dense or
+        lexical search, or when the others are missing)."""
         section = section or {}
         calibrators = section.get("calibrators", {})
-        name = "retrieval" if mode == "hybrid" and "retrieval" in calibrators else "reader"
+        name = "reader"
+        if mode == "hybrid" and "retrieval" in calibrators:
+            name = "retrieval"
+        elif mode is None and "own" in calibrators:
+            name = "own"
         if name not in calibrators:
             return cls(FALLBACK, float(section.get("threshold", DEFAULT_THRESHOLD)))
         found = Calibrator.from_dict(calibrators[name])
