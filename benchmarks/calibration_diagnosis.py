@@ -3,7 +3,7 @@
 Fits, the way ``openbook eval calibrate`` does (articles 1-24: every question with every paragraph indexed, plus the
 absent-answer questions of 13-24 with 1-12 indexed), three calibrators at the weights in force: the issue's quick set
 (fused, span and retrieval scores, margin, rank, gap, answer length), last round's features, and this round's (every
-feature, with hinges). Each is scored on articles 25-48 twice: the questions with every paragraph indexed (the answer is
+feature, with hinges); and a Platt layer on top of the last. Each is scored on articles 25-48 twice: the questions with every paragraph indexed (the answer is
 in the index), and the questions of 25-48 with articles 1-40 indexed (those of 41-48 have no answer there and count as
 wrong). Also the AUROC of every feature alone. Reads only the cache (``python -m openbook.evaluation.signals``).
 
@@ -65,6 +65,25 @@ def main() -> None:
             "25-48 with 1-40 indexed, 41-48 counted wrong": {"auroc": round(auroc(p_topic, y_topic), 4),
                                                              "ece": round(expected_calibration_error(p_topic, y_topic.astype(float)), 4)},
         }
+    # a Platt layer (a logistic curve of the calibrator's log-odds) fitted on the present-answer questions of 1-24
+    cal = fit(x, y, names, l2=L2, hinged=HINGED)
+
+    def logit(p):
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.log(p / (1 - p))[:, None]
+
+    p_tune, p_held = cal.predict(t_tune.x), cal.predict(t_held.x)
+    platt = fit(logit(p_tune), t_tune.right.astype(float), ("log_odds",), l2=0.0)
+    out["Platt layer on top (fitted on 1-24, answer in the index)"] = {
+        "ece 1-24 (fitted on), without / with": [
+            round(expected_calibration_error(p_tune, t_tune.right.astype(float)), 4),
+            round(expected_calibration_error(platt.predict(logit(p_tune)), t_tune.right.astype(float)), 4),
+        ],
+        "ece 25-48, without / with": [
+            round(expected_calibration_error(p_held, t_held.right.astype(float)), 4),
+            round(expected_calibration_error(platt.predict(logit(p_held)), t_held.right.astype(float)), 4),
+        ],
+    }
     single = {}
     for j, n in enumerate(names):
         a = auroc(t_held.x[:, j], t_held.right)
