@@ -37,16 +37,16 @@ from openbook.evaluation.qa import (
     Tops,
     _matrices,
     abstention,
-    prepare,
     calibration,
+    prepare,
     ranked_weights,
     run_setting,
     score_weights,
     tops,
 )
+from openbook.evaluation.signals import Asked, Setting
 from openbook.qa.confidence import HINGED, HYBRID_FEATURES, OWN_FEATURES, Calibrator, fit
 from openbook.qa.rerank import DEFAULT_WEIGHTS, Weights
-from openbook.evaluation.signals import Asked, Setting
 from openbook.reading.reader import Reader
 from openbook.types import SearchResult
 
