@@ -9,8 +9,10 @@ import pytest
 
 from openbook.qa.confidence import (
     FALLBACK,
+    HINGED,
+    HYBRID_FEATURES,
+    OWN_FEATURES,
     READER_FEATURES,
-    RETRIEVAL_FEATURES,
     Calibrator,
     Confidence,
     auroc,
@@ -73,7 +75,7 @@ def test_default_reader_calibrators_are_monotone_and_bounded():
     if not section:
         pytest.skip("the default reader has no calibrator (run: openbook eval calibrate dev-v1.1.json --record)")
     assert 0 < section["threshold"] < 1
-    for mode, names in (("hybrid", RETRIEVAL_FEATURES), ("dense", READER_FEATURES)):
+    for mode, names in (("hybrid", HYBRID_FEATURES), ("dense", OWN_FEATURES), (None, OWN_FEATURES)):
         conf = Confidence.for_reader(section, mode)
         assert conf.calibrator.names == names
         _monotone_in_fused(conf.calibrator)
@@ -91,3 +93,45 @@ def test_metrics_on_known_inputs():
 def test_a_reader_without_a_calibrator_falls_back_to_its_margin():
     conf = Confidence.for_reader({}, "hybrid")
     assert conf.calibrator is FALLBACK and conf.threshold == 0.5
+
+
+def test_hinged_calibrator_keeps_to_the_fused_score_and_round_trips():
+    """Hinges give other features a piecewise-linear effect; ``fused`` stays linear with a weight ≥ 0."""
+    x, y = _synthetic()
+    margin = x[:, READER_FEATURES.index("margin")]
+    y = np.where(margin > 7, 0.0, y)  # a bend the plain logistic cannot follow
+    cal = fit(x[:3000], y[:3000], READER_FEATURES, l2=10.0, hinged=HINGED)
+    assert "fused" not in cal.knots and "margin" in cal.knots and len(cal.knot_weights) == sum(map(len, cal.knots.values()))
+    _monotone_in_fused(cal)
+    plain = fit(x[:3000], y[:3000], READER_FEATURES, l2=10.0)
+    assert auroc(cal.predict(x[3000:]), y[3000:]) > auroc(plain.predict(x[3000:]), y[3000:])
+    again = Calibrator.from_dict(json.loads(json.dumps(cal.to_dict())))
+    np.testing.assert_allclose(again.predict(x[3000:]), cal.predict(x[3000:]), atol=1e-5)
+
+
+def test_agreement_and_sentence_features():
+    """Three passages; two propose "Paris" as their best answer. The sentence holding the answer is the one read."""
+    from types import SimpleNamespace as NS
+
+    from openbook.qa.confidence import features
+
+    texts = ["Lyon is big. The capital of France is Paris. Rome is old.", "Paris is the capital.", "Berlin, Germany."]
+    hits = [NS(score=s, scores={"dense": 0.5, "lexical": 3.0}) for s in (2.0, 1.5, 0.5)]
+
+    def cand(text, passage, score):
+        start = texts[passage].index(text)
+        return NS(text=text, score=score, span_score=score, no_answer_score=0.0, retrieval_score=hits[passage].score,
+                  retrieval_rank=passage + 1, start=start, end=start + len(text))
+
+    candidates = [cand("Paris", 0, 9.0), cand("Paris", 1, 7.0), cand("Berlin", 2, 6.0), cand("Lyon", 0, 2.0)]
+    answers = [candidates[0], candidates[2]]
+    names = ("top_share", "span_share", "agree_passages", "sentence_overlap", "answer_in_question", "retrieval_gap", "q_what")
+    x = features("What is the capital of France?", answers, candidates, hits, texts, [0, 2], [0, 1, 2, 0], names)
+    row = dict(zip(names, x[0]))
+    w = np.exp(np.array([9.0, 7.0, 6.0, 2.0]) - 9.0)
+    assert row["top_share"] == pytest.approx(w[0] / w.sum())
+    assert row["span_share"] == pytest.approx((w[0] + w[1]) / w.sum())
+    assert row["agree_passages"] == 2.0  # passages 1 and 2 propose Paris first
+    assert row["sentence_overlap"] == pytest.approx(1.0)  # "capital", "France" in "The capital of France is Paris."
+    assert row["answer_in_question"] == 0.0 and row["retrieval_gap"] == pytest.approx(0.5) and row["q_what"] == 1.0
+    assert dict(zip(names, x[1]))["agree_passages"] == 1.0

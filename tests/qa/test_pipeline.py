@@ -169,3 +169,34 @@ def test_ctrl_d_quits(tmp_path, vocab):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_confidence_features_from_the_evaluation_cache_equal_those_of_ask(book, tmp_path):
+    """The calibrator is fitted on features computed from cached reads (``evaluation.signals``); ``OpenBook.ask``
+    computes them live. Both must give the same features, hence the same confidence."""
+    import numpy as np
+
+    from openbook.evaluation.qa import prepare, tops
+    from openbook.evaluation.signals import Asked, PairCache, Setting
+    from openbook.evaluation.squad import SquadQuestion
+    from openbook.qa.pipeline import RIVALS, answer
+
+    questions = [*QUESTIONS, *ABSENT, "Why does bread rise?"]
+    reads = PairCache(tmp_path / "pairs.pkl")
+    setting = Setting("live")
+    for n, question in enumerate(questions):
+        found = book.retriever.search(question, book.k)
+        pairs = reads.read(book.reader, [(question, h.passage.text) for h in found])
+        squad = SquadQuestion(str(n), question, found[0].passage.text, "t", [QUESTIONS.get(question, "-")])
+        setting.questions.append(Asked(squad, 0, found, pairs))
+    items = prepare(setting)
+    names = book.confidence.calibrator.names
+    cached = tops(items, book.weights, names, book.confidence.calibrator.meta.get("margin_weight"))
+    for row, question in enumerate(questions):
+        found, candidates = book.read([question])[0]
+        kept = answer(question, found, candidates, book.weights, book.confidence, RIVALS, 0.0)
+        live = book.confidence.features(question, kept, candidates, found)[0]
+        np.testing.assert_allclose(cached.x[row], live, rtol=1e-4, atol=1e-4, err_msg=question)
+        assert cached.texts[row] == kept[0].text
+        best = book.ask(question)[0]
+        assert book.confidence.calibrator.predict(cached.x[row : row + 1])[0] == pytest.approx(best.confidence, abs=1e-4)

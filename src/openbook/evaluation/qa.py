@@ -199,10 +199,18 @@ def calibration(p: np.ndarray, right: np.ndarray) -> dict[str, Any]:
         "accuracy": round(float(right.mean()), 4),
         "mean_confidence": round(float(p.mean()), 4),
         "ece": round(expected_calibration_error(p, right.astype(float)), 4),
+        "ece_if_calibrated": round(_ece_if_calibrated(p), 4),
         "auroc": round(auroc(p, right), 4),
         "brier": round(float(np.mean((p - right) ** 2)), 4),
         "reliability": reliability(p, right.astype(float)),
     }
+
+
+def _ece_if_calibrated(p: np.ndarray, draws: int = 200) -> float:
+    """The mean ECE a perfectly calibrated confidence would show on as many questions with these confidences (each
+    answer right with probability ``p``): the sampling noise floor of the ECE."""
+    rng = np.random.default_rng(0)
+    return float(np.mean([expected_calibration_error(p, (rng.random(len(p)) < p).astype(float)) for _ in range(draws)]))
 
 
 def abstention(t: Tops, threshold: float) -> dict[str, Any]:
@@ -319,6 +327,9 @@ def evaluate_qa(
     present = ~t.impossible
     if present.any():
         result["calibration"] = calibration(t.p[present], t.right[present])
+    if t.impossible.any() and present.any():
+        # every question, those with no answer to find counted as wrong (the issue's first quick fit was scored so)
+        result["calibration, no-answer questions included"] = calibration(t.p, t.right & present)
     held = (articles >= tune_articles) & present
     if held.any() and (articles < tune_articles).any():
         result[f"calibration articles {tune_articles + 1}+"] = calibration(t.p[held], t.right[held])

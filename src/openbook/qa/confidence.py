@@ -50,6 +50,45 @@ RETRIEVAL_FEATURES = READER_FEATURES + (
     "lexical_top",
     "spread",
 )
+# further signals, computed for every answer (a calibrator uses those named in its manifest)
+EXTRA_FEATURES = (
+    "top_share",
+    "span_share",
+    "entropy",
+    "agree_passages",
+    "sentence_overlap",
+    "answer_in_question",
+    "retrieval_gap",
+    "first_margin",
+    "q_who",
+    "q_when",
+    "q_number",
+    "q_what",
+    "q_which",
+    "q_why_how",
+    "answer_digits",
+    "answer_capital",
+)
+# what ``openbook eval calibrate`` fits: every feature for hybrid search, the reader's own (and the question's) else
+HYBRID_FEATURES = RETRIEVAL_FEATURES + EXTRA_FEATURES
+OWN_FEATURES = READER_FEATURES + tuple(n for n in EXTRA_FEATURES if n != "retrieval_gap")
+# features whose effect is fitted piecewise-linear (hinges at their quintiles)
+HINGED = (
+    "margin",
+    "gap",
+    "soft_share",
+    "best_margin",
+    "first_margin",
+    "entropy",
+    "local_overlap",
+    "sentence_overlap",
+    "overlap",
+    "span",
+    "lexical",
+    "lexical_top",
+    "dense",
+    "dense_top",
+)
 MONOTONE = "fused"  # the calibrator never lowers confidence as the fused score rises (its weight is kept ≥ 0)
 GAP_CAP = 20.0
 LOCAL = 150  # characters either side of the answer for ``local_overlap``
@@ -60,6 +99,10 @@ _NUMBER_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _WHO_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.IGNORECASE)
+_WHEN_QUESTION = re.compile(r"\b(when|what (year|decade|century|date|day|month)|which year)\b", re.IGNORECASE)
+_COUNT_QUESTION = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high|often)\b", re.IGNORECASE)
+_WHY_HOW_QUESTION = re.compile(r"\b(why|how)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _NUMBER_WORDS = frozenset(
     ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million", "billion", "half", "century", "decade", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 )
@@ -134,6 +177,30 @@ def features(
     dense = [dense_floor if math.isnan(d) else d for d in dense]
     lexical = [h.scores.get("lexical", 0.0) for h in hits]
     spread = (hits[0].score - hits[-1].score) if len(hits) > 1 else 0.0
+    retrieval_gap = (hits[0].score - hits[1].score) if len(hits) > 1 else 0.0
+    entropy = float(-(weights * np.log(np.maximum(weights, 1e-12))).sum()) if len(weights) else 0.0
+    span_scores = np.array([c.span_score for c in candidates], dtype=np.float64)
+    span_weights = np.exp(span_scores - span_scores.max()) if len(span_scores) else span_scores
+    span_weights = span_weights / span_weights.sum() if len(span_weights) else span_weights
+    # each passage's best candidate (by the fused score): how many passages propose the answer as their best
+    passage_best: dict[int, int] = {}
+    for j, c in enumerate(candidates):
+        q = candidate_passage[j]
+        if q not in passage_best or scores[j] > scores[passage_best[q]]:
+            passage_best[q] = j
+    first = [c.span_score - c.no_answer_score for j, c in enumerate(candidates) if candidate_passage[j] == 0]
+    first_margin = max(first) if first else best_margin
+    lowered = question.lower()
+    q_all = _terms(question)
+    question_type = {
+        "q_who": float(expects_name),
+        "q_when": float(bool(_WHEN_QUESTION.search(question))),
+        "q_number": float(bool(_COUNT_QUESTION.search(question))),
+        "q_what": float("what" in lowered.split()),
+        "q_which": float("which" in lowered.split()),
+        "q_why_how": float(bool(_WHY_HOW_QUESTION.search(question)) and not _COUNT_QUESTION.search(question)),
+    }
+    index_of = {id(c): j for j, c in enumerate(candidates)}
     rows = []
     for i, a in enumerate(answers):
         own = fused(a)
@@ -173,8 +240,36 @@ def features(
             "lexical_top": max(lexical) if hits else 0.0,
             "spread": spread,
         }
+        if any(n in EXTRA_FEATURES for n in names):
+            own_j = index_of.get(id(a))
+            sentence = _sentence(text, a.start, a.end)
+            a_terms = _terms(a.text)
+            values.update(question_type)
+            values.update(
+                {
+                    "top_share": float(weights[own_j]) if own_j is not None else 0.0,
+                    "span_share": float(span_weights[support].sum()) if support else 0.0,
+                    "entropy": entropy,
+                    "agree_passages": float(
+                        sum(1 for j in passage_best.values() if norms[j] == key or j in soft or j in support)
+                    ),
+                    "sentence_overlap": len(q_terms & _terms(sentence)) / len(q_terms) if q_terms else 0.0,
+                    "answer_in_question": len(a_terms & q_all) / len(a_terms) if a_terms else 0.0,
+                    "retrieval_gap": retrieval_gap,
+                    "first_margin": first_margin,
+                    "answer_digits": float(any(ch.isdigit() for ch in a.text)),
+                    "answer_capital": float(a.text[:1].isupper()),
+                }
+            )
         rows.append([values[n] for n in names])
     return np.asarray(rows, dtype=np.float64)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence(s) of ``text`` holding ``text[start:end]``."""
+    left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, max(0, start))), default=0)
+    right = _SENTENCE_END.search(text, max(end, start))
+    return text[left : right.end() if right else len(text)]
 
 
 def _type_match(answer: str, expects_number: bool, expects_name: bool) -> float:
@@ -189,7 +284,13 @@ def _type_match(answer: str, expects_number: bool, expects_name: bool) -> float:
 
 @dataclass
 class Calibrator:
-    """Logistic regression over standardised features: ``p = sigmoid(b + w · (x − mean) / scale)``."""
+    """Logistic regression over standardised features ``z = (x − mean) / scale``, with optional hinges:
+
+        p = sigmoid(b + w · z + Σ v_jk · max(z_j − k, 0))
+
+    ``knots`` maps a feature to its knots (in standardised units) and ``knot_weights`` holds the ``v_jk`` in the order
+    of ``knots``: a piecewise-linear effect of that feature. The monotone feature (``fused``) never has knots.
+    """
 
     names: tuple[str, ...]
     mean: np.ndarray
@@ -197,25 +298,35 @@ class Calibrator:
     weights: np.ndarray
     bias: float
     meta: dict[str, Any] = field(default_factory=dict)
+    knots: dict[str, list[float]] = field(default_factory=dict)
+    knot_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The standardised features and their hinge terms, ``[n, len(names) + number of knots]``."""
+        z = (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+        return _hinges(z, self.names, self.knots)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Probabilities in [0, 1] for the rows of ``x`` (``[n, len(names)]``)."""
-        z = self.bias + ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.weights
+        z = self.bias + self.design(x) @ np.concatenate([self.weights, self.knot_weights])
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "features": list(self.names),
             "mean": [round(float(v), 6) for v in self.mean],
             "scale": [round(float(v), 6) for v in self.scale],
             "weights": [round(float(v), 6) for v in self.weights],
             "bias": round(float(self.bias), 6),
-            **self.meta,
         }
+        if self.knots:
+            out["knots"] = {n: [round(float(k), 6) for k in ks] for n, ks in self.knots.items()}
+            out["knot_weights"] = [round(float(v), 6) for v in self.knot_weights]
+        return {**out, **self.meta}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibrator:
-        known = {"features", "mean", "scale", "weights", "bias"}
+        known = {"features", "mean", "scale", "weights", "bias", "knots", "knot_weights"}
         return cls(
             tuple(d["features"]),
             np.asarray(d["mean"], dtype=np.float64),
@@ -223,26 +334,56 @@ class Calibrator:
             np.asarray(d["weights"], dtype=np.float64),
             float(d["bias"]),
             {k: v for k, v in d.items() if k not in known},
+            {n: [float(k) for k in ks] for n, ks in d.get("knots", {}).items()},
+            np.asarray(d.get("knot_weights", []), dtype=np.float64),
         )
 
 
-def fit(x: np.ndarray, y: np.ndarray, names: Sequence[str], l2: float = 1.0, iterations: int = 50) -> Calibrator:
-    """Fit a :class:`Calibrator` by Newton's method with an L2 penalty; the weight of ``fused`` is kept ≥ 0."""
+def _hinges(z: np.ndarray, names: Sequence[str], knots: dict[str, list[float]]) -> np.ndarray:
+    cols = [z]
+    for name, ks in knots.items():
+        j = list(names).index(name)
+        cols.append(np.maximum(z[:, [j]] - np.asarray(ks, dtype=np.float64)[None, :], 0.0))
+    return np.hstack(cols) if len(cols) > 1 else z
+
+
+def fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: Sequence[str],
+    l2: float = 1.0,
+    iterations: int = 50,
+    hinged: Sequence[str] = (),
+    quantiles: Sequence[float] = (0.2, 0.4, 0.6, 0.8),
+) -> Calibrator:
+    """Fit a :class:`Calibrator` by Newton's method with an L2 penalty; the weight of ``fused`` is kept ≥ 0.
+
+    Each feature of ``hinged`` gets hinges at the ``quantiles`` of its standardised values (a piecewise-linear effect).
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
-    free = np.ones(len(names), dtype=bool)
+    knots: dict[str, list[float]] = {}
+    for name in hinged:
+        if name == MONOTONE or name not in names:
+            continue
+        ks = sorted(set(np.round(np.quantile(z[:, list(names).index(name)], quantiles), 6).tolist()))
+        if ks:
+            knots[name] = ks
+    d = _hinges(z, names, knots)
+    free = np.ones(d.shape[1], dtype=bool)
     for _ in range(2):
-        w = _newton(z[:, free], y, l2, iterations)
-        weights = np.zeros(len(names))
+        w = _newton(d[:, free], y, l2, iterations)
+        weights = np.zeros(d.shape[1])
         weights[free] = w[1:]
         if MONOTONE not in names or weights[list(names).index(MONOTONE)] >= 0:
             break
         free[list(names).index(MONOTONE)] = False  # a negative weight: leave the feature out and fit again
-    return Calibrator(tuple(names), mean, scale, weights, float(w[0]))
+    n = len(names)
+    return Calibrator(tuple(names), mean, scale, weights[:n], float(w[0]), {}, knots, weights[n:])
 
 
 def _newton(z: np.ndarray, y: np.ndarray, l2: float, iterations: int) -> np.ndarray:
@@ -324,11 +465,16 @@ class Confidence:
 
     @classmethod
     def for_reader(cls, section: dict[str, Any] | None, mode: str | None) -> Confidence:
-        """From a reader manifest's ``confidence`` section: the ``retrieval`` calibrator for hybrid search, the
-        ``reader`` one otherwise (passages given directly, dense or lexical search)."""
+        """From a reader manifest's ``confidence`` section: the ``retrieval`` calibrator for hybrid search, the ``own``
+        one for one passage given directly (``mode`` None: the reader alone), the ``reader`` one otherwise (dense or
+        lexical search, or when the others are missing)."""
         section = section or {}
         calibrators = section.get("calibrators", {})
-        name = "retrieval" if mode == "hybrid" and "retrieval" in calibrators else "reader"
+        name = "reader"
+        if mode == "hybrid" and "retrieval" in calibrators:
+            name = "retrieval"
+        elif mode is None and "own" in calibrators:
+            name = "own"
         if name not in calibrators:
             return cls(FALLBACK, float(section.get("threshold", DEFAULT_THRESHOLD)))
         found = Calibrator.from_dict(calibrators[name])
