@@ -237,6 +237,8 @@ def _echo(body: SearchRequest, query: BatchQuery) -> dict[str, Any]:
         out["where"] = json.loads(query.where)
     if query.min_confidence is not None:
         out["min_confidence"] = query.min_confidence
+    if getattr(body, "read_all", None) is not None:
+        out["read_all"] = query.read_all
     return out
 
 
