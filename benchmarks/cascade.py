@@ -4,6 +4,10 @@
     .venv/bin/python benchmarks/cascade.py tune                   # thresholds on articles 1-24, scored on 25-48 and all
     .venv/bin/python benchmarks/cascade.py time --questions 500   # ask: read all five against the cascade, interleaved
 
+The default cascade is now tuned with ``benchmarks/cascade_dev.py score --retune`` (for the reranking weights in
+force, on every dev question read); ``tune`` here is the first tuning, for the default weights of the npz cache.
+``time`` times ``OpenBook`` as ``ask`` reads by default against ``read_all=True``.
+
 ``tune`` simulates the cascade exactly on the cache (reading passages 1..m gives those passages' candidates, cut to the
 best 50 by span score as one read of them keeps) and writes benchmarks/results/cascade-tune.json; ``time`` writes
 benchmarks/results/cascade.json.
