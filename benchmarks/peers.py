@@ -176,6 +176,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=300, help="dev questions asked (a seeded sample)")
     parser.add_argument("--systems", default="openbook-hybrid,openbook-hybrid-read-all,openbook-dense,haystack,txtai")
     parser.add_argument("--paragraphs", type=int, default=None, help="only the first N paragraphs (a quick check)")
+    parser.add_argument("--out", default="peers", help="writes benchmarks/results/OUT.json")
     args = parser.parse_args()
 
     import torch
@@ -254,7 +255,7 @@ def report(args, host, docs, sample, names, build, latencies, answers) -> None:
         "systems": rows,
         "txtai_questions_raised": sum(len(f) for f in TXTAI_FAILURES),
     }
-    write_result("peers", result)
+    write_result(args.out, result)
     width = max(map(len, names))
     for name, row in rows.items():
         print(f"{name:<{width}}  " + "  ".join(f"{k} {v}" for k, v in row.items()))
