@@ -39,6 +39,8 @@ bench: venv
 	$(BIN)/python benchmarks/encode.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/read.py --squad $(SHARED)/data/squad/dev-v1.1.json
 	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid
+	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid --read-all
+	$(BIN)/python benchmarks/cascade.py time --squad $(SHARED)/data/squad/dev-v1.1.json --questions 500
 	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode dense
 	$(BIN)/python benchmarks/ask.py --squad $(SHARED)/data/squad/dev-v1.1.json --mode hybrid --index-type ivf
 	$(BIN)/python benchmarks/batching.py --squad $(SHARED)/data/squad/dev-v1.1.json

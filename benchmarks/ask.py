@@ -36,13 +36,14 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--mode", default=None, help="retrieval mode, when the retriever offers several")
     parser.add_argument("--index-type", default="flat", choices=("flat", "ivf"), help="vector index of the dev index")
+    parser.add_argument("--read-all", action="store_true", help="read all k passages (the figures before the cascade)")
     args = parser.parse_args()
 
     folder = RESULTS / ("index-dev" if args.index_type == "flat" else f"index-dev-{args.index_type}")
     retriever = Retriever(folder, mode=args.mode or DEFAULT_MODE)
     # a no-op once the index holds them
     retriever.add(read_squad(args.squad), passage_tokens=382, index_type=args.index_type)
-    book = OpenBook(retriever=retriever, k=args.k)
+    book = OpenBook(retriever=retriever, k=args.k, read_all=args.read_all)
     questions = [q.question for q in load_squad(args.squad)]
     random.Random(0).shuffle(questions)
     questions = questions[: args.questions]
@@ -79,6 +80,7 @@ def main() -> None:
         "k": args.k,
         "mode": retriever.mode,
         "weights": {"margin": book.weights.margin, "retrieval": book.weights.retrieval},
+        "reading": "all k" if book.cascade.reads_all else str(book.cascade),
         "questions": len(questions),
         "ask_ms_p50": round(float(np.percentile(latencies, 50)), 1),
         "ask_ms_p95": round(float(np.percentile(latencies, 95)), 1),
@@ -92,7 +94,12 @@ def main() -> None:
     }
     RESULTS.mkdir(exist_ok=True)
     name = "-".join(
-        ["ask", *([args.mode] if args.mode else []), *([args.index_type] if args.index_type != "flat" else [])]
+        [
+            "ask",
+            *([args.mode] if args.mode else []),
+            *([args.index_type] if args.index_type != "flat" else []),
+            *(["read-all"] if args.read_all else []),
+        ]
     )
     name += ".json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")

@@ -132,6 +132,18 @@ def test_eval_record_keeps_the_figures_in_the_model_manifest(tmp_path, vocab, st
     assert bare.returncode == 1 and len(bare.stderr.strip().splitlines()) == 1 and "manifest.json" in bare.stderr
 
 
+def test_ask_read_all_gives_the_settled_answer_of_the_default_cascade(tmp_path, vocab):
+    indexes = tmp_path / "indexes"
+    assert run("index", str(CORPUS), "--index", "demo", env_indexes=indexes).returncode == 0
+    question = "Who designed a lens made of glass rings for lighthouses?"
+    default = json.loads(run("ask", question, "--index", "demo", "--json", env_indexes=indexes).stdout)
+    everything = run("ask", question, "--index", "demo", "--json", "--read-all", env_indexes=indexes)
+    assert everything.returncode == 0, everything.stderr
+    top = json.loads(everything.stdout)["answers"][0]
+    assert top["answer"] == default["answers"][0]["answer"] and "Fresnel" in top["answer"]
+    assert top["passage_id"] == default["answers"][0]["passage_id"]
+
+
 def test_ask_says_not_in_your_documents_with_the_best_guess_underneath(tmp_path, vocab):
     indexes = tmp_path / "indexes"
     assert run("index", str(CORPUS), "--index", "demo", env_indexes=indexes).returncode == 0

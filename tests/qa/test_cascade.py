@@ -1,5 +1,6 @@
-"""The reading cascade with the default models on examples/corpus: it stops after the first passage when that passage
-settles the answer (and then answers as reading all five does) and reads on when it does not."""
+"""The reading cascade, the default way ``OpenBook`` reads, with the default models on examples/corpus: it stops after
+the first passage when that passage settles the answer (and then answers as reading all five does) and reads on when it
+does not; ``read_all`` reads all five."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from openbook.ingest.loaders import load_documents
-from openbook.qa.cascade import DEFAULT_CASCADES, Cascade, CascadeBook
+from openbook.qa.cascade import DEFAULT_CASCADES, READ_ALL, Cascade, default_cascade
 from openbook.qa.pipeline import OpenBook, RankedAnswer
 from openbook.qa.rerank import Weights
 from openbook.retrieval.retriever import Retriever
@@ -29,55 +30,75 @@ WEAK = [  # not answered by the corpus: no passage is a clear winner
 
 
 @pytest.fixture(scope="module")
-def books(tmp_path_factory, vocab) -> tuple[OpenBook, CascadeBook]:
+def books(tmp_path_factory, vocab) -> tuple[OpenBook, OpenBook]:
     retriever = Retriever(tmp_path_factory.mktemp("ix") / "corpus")
     retriever.add(load_documents([CORPUS]))
-    full = OpenBook(retriever=retriever, k=5)
-    return full, CascadeBook(retriever=retriever, reader=full.reader, k=5)
+    full = OpenBook(retriever=retriever, k=5, read_all=True)
+    return full, OpenBook(retriever=retriever, reader=full.reader, k=5)
 
 
-def test_default_cascade_is_tuned_for_hybrid(books):
-    _, cascade = books
-    assert cascade.cascade == DEFAULT_CASCADES["hybrid"]
-    assert cascade.cascade.first < cascade.k and math.isfinite(cascade.cascade.lead)
+def test_the_default_reads_with_the_cascade_tuned_for_its_weights(books):
+    full, book = books
+    assert book.weights == full.weights  # the same ranking as reading all five
+    assert book.cascade == DEFAULT_CASCADES["hybrid"] and book.cascade.weights == book.weights
+    assert book.cascade.first < book.k and math.isfinite(book.cascade.lead)
+    assert full.cascade == READ_ALL
+
+
+def test_a_cascade_tuned_for_other_weights_is_not_used():
+    tuned = DEFAULT_CASCADES["hybrid"]
+    other = Weights(margin=tuned.weights.margin + 1.0, retrieval=tuned.weights.retrieval)
+    assert default_cascade("hybrid", other) == READ_ALL
+    assert default_cascade("hybrid", tuned.weights) == tuned
+    assert default_cascade("lexical", tuned.weights) == READ_ALL
 
 
 def test_a_settling_first_passage_is_read_alone_and_gives_the_full_answer(books):
-    full, cascade = books
-    first = cascade.cascade.first
+    full, book = books
+    first = book.cascade.first
     for question, expected in SETTLED.items():
-        best = cascade.ask(question)[0]
-        assert cascade.last_read == [first], question
+        best = book.ask(question)[0]
+        assert book.last_read == [first], question
         assert expected in best.text
-        assert best.text == full.ask(question)[0].text
+        theirs = full.ask(question)[0]
+        assert full.last_read == [5]
+        assert (best.text, best.passage.id) == (theirs.text, theirs.passage.id)
         assert best.passage.text[best.start : best.end] == best.text
 
 
 def test_a_weak_first_passage_makes_it_read_more(books):
-    full, cascade = books
+    full, book = books
     for question in WEAK:
-        before = cascade.passages_read
-        answers = cascade.ask(question)
-        assert cascade.last_read[0] > cascade.cascade.first, question
-        assert cascade.passages_read - before == cascade.last_read[0]
-        if cascade.last_read[0] == 5:  # everything read: exactly what reading all five gives
+        before = book.passages_read
+        answers = book.ask(question)
+        assert book.last_read[0] > book.cascade.first, question
+        assert book.passages_read - before == book.last_read[0]
+        if book.last_read[0] == 5:  # everything read: exactly what reading all five gives
             assert [a.text for a in answers] == [a.text for a in full.ask(question)]
 
 
+def test_read_all_per_call_reads_every_passage(books):
+    full, book = books
+    question = next(iter(SETTLED))
+    mine = book.ask(question, read_all=True)
+    assert book.last_read == [5]
+    assert [(a.text, a.passage.id) for a in mine] == [(a.text, a.passage.id) for a in full.ask(question)]
+
+
 def test_batched_questions_each_stop_on_their_own(books):
-    _, cascade = books
+    _, book = books
     questions = [*SETTLED, *WEAK]
-    many = cascade.ask_many(questions)
-    read = list(cascade.last_read)
-    assert read[: len(SETTLED)] == [cascade.cascade.first] * len(SETTLED)
-    assert all(r > cascade.cascade.first for r in read[len(SETTLED) :])
+    many = book.ask_many(questions)
+    read = list(book.last_read)
+    assert read[: len(SETTLED)] == [book.cascade.first] * len(SETTLED)
+    assert all(r > book.cascade.first for r in read[len(SETTLED) :])
     for question, answers in zip(questions, many):
-        assert answers[0].text == cascade.ask(question)[0].text
+        assert answers[0].text == book.ask(question)[0].text
 
 
-def test_a_cascade_that_never_settles_reads_and_ranks_as_openbook(books):
+def test_a_cascade_that_never_settles_reads_and_ranks_as_reading_all(books):
     full, _ = books
-    never = CascadeBook(retriever=full.retriever, reader=full.reader, k=5, cascade=Cascade(first=1, lead=math.inf))
+    never = OpenBook(retriever=full.retriever, reader=full.reader, k=5, cascade=Cascade(first=1, lead=math.inf))
     for question in [*SETTLED, *WEAK]:
         mine, theirs = never.ask(question), full.ask(question)
         assert never.last_read == [5]

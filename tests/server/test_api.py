@@ -476,6 +476,17 @@ def test_min_confidence_sets_abstain(client):
         assert [a["abstain"] for a in body["answers"]] == [c < threshold for c in confidences]
 
 
+def test_read_all_is_taken_and_keeps_a_settled_answer(client):
+    """The default reads with the cascade; ``read_all`` reads all k passages, and a settled answer stays the same."""
+    chess = {"question": "Which piece in chess can jump over other pieces?", "k": 5}
+    default = client.post("/ask", json=chess).json()
+    everything = client.post("/ask", json={**chess, "read_all": True}).json()
+    assert everything["read_all"] is True and "read_all" not in default
+    top = everything["answers"][0]["answer"]
+    assert top == default["answers"][0]["answer"] and "knight" in top
+    assert client.post("/ask", json={**chess, "read_all": "maybe"}).status_code == 400
+
+
 def test_nonsense_question_is_not_in_your_documents(client):
     """A question the corpus cannot answer: the top answer abstains at the reader's own threshold."""
     body = client.post("/ask", json={"question": "What is the airspeed of an unladen swallow in Tasmania?"}).json()

@@ -225,9 +225,16 @@ def ask(
     nprobe: NprobeOpt = None,
     where: WhereOpt = None,
     min_confidence: MinConfidenceOpt = None,
+    read_all: Annotated[
+        bool,
+        typer.Option("--read-all", help="Read all k passages, not only those that could still change the answer."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Answer a question from the top passages: the answer highlighted in its passage, then the next best."""
+    """Answer a question from the top passages: the answer highlighted in its passage, then the next best.
+
+    The best-ranked passage is read first and the others only when they could still change the answer (the reading
+    cascade); --read-all reads all k."""
     from openbook.index.filters import parse_where
     from openbook.qa.pipeline import OpenBook
     from openbook.scale.shards import open_retriever
@@ -240,7 +247,9 @@ def ask(
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise OpenbookError("--min-confidence must be between 0 and 1")
     found = open_retriever(index, index_dir=index_dir, model=retriever, mode=mode, nprobe=nprobe)
-    book = OpenBook(retriever=found, reader=reader, k=k, top_answers=top_answers, min_confidence=min_confidence)
+    book = OpenBook(
+        retriever=found, reader=reader, k=k, top_answers=top_answers, min_confidence=min_confidence, read_all=read_all
+    )
     if book.retriever.index.count_passages() == 0:  # fail now, not at the first question
         raise OpenbookError(f"index {book.retriever.index.name} is empty (add documents with: openbook index PATH)")
     if question is None:

@@ -37,6 +37,10 @@ def serve(
     mode: Annotated[str, typer.Option("--mode", help="Default retrieval: dense, lexical or hybrid.")] = DEFAULT_MODE,
     max_upload_mb: Annotated[int, typer.Option(help="Largest upload (all its files), in MiB.")] = 32,
     max_batch: Annotated[int, typer.Option(help="Most questions answered by one batched model call.")] = 16,
+    read_all: Annotated[
+        bool,
+        typer.Option("--read-all", help="Read all k passages by default, not only those that could change the answer."),
+    ] = False,
 ) -> None:
     """Answer questions over HTTP: a JSON API (OpenAPI at /docs) and a web page at http://HOST:PORT/."""
     from openbook.retrieval.fusion import check_mode
@@ -68,6 +72,7 @@ def serve(
         mode=mode,
         max_upload_bytes=max_upload_mb * MIB,
         max_batch=max_batch,
+        read_all=read_all,
     )
     _check_port(host, port)
     shown = f"[{host}]" if ":" in host else host

@@ -1,5 +1,6 @@
-"""Open-book question answering: retrieve the top passages, read them all, rank the answers (QA reranking), and say
-how likely each answer is to be right (a calibrated confidence; below the threshold: "not in your documents")."""
+"""Open-book question answering: retrieve the top passages, read them (the best first, the others only when they could
+still change the answer: ``qa.cascade``; or all of them), rank the answers (QA reranking), and say how likely each
+answer is to be right (a calibrated confidence; below the threshold: "not in your documents")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from openbook.config import DEFAULT_READER, resolve_model
+from openbook.qa.cascade import READ_ALL, Cascade, default_cascade
 from openbook.qa.confidence import Confidence
 from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
 from openbook.reading.reader import Answer, Reader
@@ -162,7 +164,10 @@ class OpenBook:
     """Ask questions of an index: ``ask(question)`` or, batched, ``ask_many(questions)``.
 
     ``min_confidence`` is the threshold below which an answer is marked ``abstain`` (None: the reader's default, kept
-    in its manifest).
+    in its manifest). Passages are read as ``cascade`` says (default: the cascade tuned for the retrieval mode and the
+    weights in force, see :func:`~openbook.qa.cascade.default_cascade`); ``read_all`` reads all ``k`` at once.
+    ``passages_read`` counts the passages read since construction; ``last_read`` holds, for each question of the last
+    call, how many of its passages were read.
     """
 
     def __init__(
@@ -174,6 +179,8 @@ class OpenBook:
         top_answers: int = DEFAULT_TOP_ANSWERS,
         weights: Weights | None = None,
         min_confidence: float | None = None,
+        cascade: Cascade | None = None,
+        read_all: bool = False,
     ) -> None:
         self.retriever = retriever or Retriever(index)
         self.reader = reader if isinstance(reader, Reader) else Reader(resolve_model(reader, DEFAULT_READER))
@@ -184,6 +191,9 @@ class OpenBook:
         self.weights = weights or (Weights(**chosen) if chosen else DEFAULT_WEIGHTS.get(self.retriever.mode, SPAN_ONLY))
         self.confidence = Confidence.for_reader(self.reader.manifest.confidence, self.retriever.mode)
         self.min_confidence = self.confidence.threshold if min_confidence is None else min_confidence
+        self.cascade = READ_ALL if read_all else cascade or default_cascade(self.retriever.mode, self.weights)
+        self.passages_read = 0
+        self.last_read: list[int] = []
 
     def ask(
         self,
@@ -192,10 +202,11 @@ class OpenBook:
         top_answers: int | None = None,
         min_confidence: float | None = None,
         where: Where = None,
+        read_all: bool = False,
     ) -> list[RankedAnswer]:
         """The best answers to ``question`` from the top ``k`` passages (those whose metadata passes ``where``), best
-        first."""
-        return self.ask_many([question], k, top_answers, min_confidence, where)[0]
+        first; ``read_all``: read all ``k`` passages, whatever the cascade."""
+        return self.ask_many([question], k, top_answers, min_confidence, where, read_all)[0]
 
     def ask_many(
         self,
@@ -204,26 +215,57 @@ class OpenBook:
         top_answers: int | None = None,
         min_confidence: float | None = None,
         where: Where = None,
+        read_all: bool = False,
     ) -> list[list[RankedAnswer]]:
         """Answers for many questions, encoded, searched and read in shared batches."""
         top = self.top_answers if top_answers is None else top_answers
         threshold = self.min_confidence if min_confidence is None else min_confidence
         return [
             answer(q, found, cands, self.weights, self.confidence, top, threshold)
-            for q, (found, cands) in zip(questions, self.read(questions, k, where))
+            for q, (found, cands) in zip(questions, self.read(questions, k, where, read_all))
         ]
 
     def read(
-        self, questions: Sequence[str], k: int | None = None, where: Where = None
+        self, questions: Sequence[str], k: int | None = None, where: Where = None, read_all: bool = False
     ) -> list[tuple[list[SearchResult], list[RankedAnswer]]]:
-        """Each question's top ``k`` hits and every answer the reader proposes in them, unranked."""
-        k = k or self.k
-        hits = self.retriever.search_many(questions, k, where=where)
-        read = self.reader.read_batch(
-            [(q, [h.passage for h in found]) for q, found in zip(questions, hits)], top_k=CANDIDATES
-        )
-        return [(found, join(found, answers)) for found, answers in zip(hits, read)]
+        """Each question's top ``k`` hits and the answers the reader proposes in the passages read, unranked."""
+        hits = self.retriever.search_many(questions, k or self.k, where=where)
+        rule = READ_ALL if read_all else self.cascade
+        upto = [min(rule.first, len(h)) for h in hits]
+        found = self._read(questions, hits, [0] * len(hits), upto)
+        if not rule.reads_all:
+            more = [rule.more(self._best(c), h[n:], self.weights) for c, h, n in zip(found, hits, upto)]
+            later = self._read(questions, hits, upto, [n + m for n, m in zip(upto, more)])
+            found = [_keep(a + b) for a, b in zip(found, later)]
+            upto = [n + m for n, m in zip(upto, more)]
+        self.last_read = upto
+        self.passages_read += sum(upto)
+        return list(zip(hits, found))
+
+    def _read(
+        self, questions: Sequence[str], hits: list[list[SearchResult]], start: list[int], end: list[int]
+    ) -> list[list[RankedAnswer]]:
+        """Candidates from passages ``start[i]:end[i]`` of each question, read in one batch."""
+        todo = [i for i in range(len(questions)) if end[i] > start[i]]
+        found: list[list[RankedAnswer]] = [[] for _ in questions]
+        if todo:
+            read = self.reader.read_batch(
+                [(questions[i], [h.passage for h in hits[i][start[i] : end[i]]]) for i in todo], top_k=CANDIDATES
+            )
+            for i, answers in zip(todo, read):
+                found[i] = join(hits[i][start[i] : end[i]], answers)
+        return found
+
+    def _best(self, candidates: list[RankedAnswer]) -> RankedAnswer | None:
+        for c in candidates:
+            c.score = self.weights.score(c.span_score, c.no_answer_score, c.retrieval_score)
+        return max(candidates, key=lambda c: c.score, default=None)
 
     def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[RankedAnswer]]:
         """Every answer the reader proposes in the top ``k`` passages of each question, unranked."""
         return [cands for _, cands in self.read(questions, k)]
+
+
+def _keep(candidates: list[RankedAnswer]) -> list[RankedAnswer]:
+    """The :data:`CANDIDATES` best by span score, as one read of all these passages would keep."""
+    return sorted(candidates, key=lambda c: c.span_score, reverse=True)[:CANDIDATES]

@@ -226,6 +226,7 @@ def _query(kind: str, body: SearchRequest, settings: ServerSettings) -> BatchQue
         mode=body.mode or settings.mode,
         where=filter_key(_where(body.where)),  # a bad filter is a 400 here, before the request queues
         min_confidence=getattr(body, "min_confidence", None),
+        read_all=kind == "ask" and (settings.read_all if getattr(body, "read_all", None) is None else body.read_all),
     )
 
 
@@ -236,6 +237,8 @@ def _echo(body: SearchRequest, query: BatchQuery) -> dict[str, Any]:
         out["where"] = json.loads(query.where)
     if query.min_confidence is not None:
         out["min_confidence"] = query.min_confidence
+    if getattr(body, "read_all", None) is not None:
+        out["read_all"] = query.read_all
     return out
 
 

@@ -57,6 +57,7 @@ class Query:
     mode: str
     where: str | None  # the filter as JSON text of its Haystack-style dict (hashable), None for none
     min_confidence: float | None
+    read_all: bool = False
 
 
 def filter_key(where: Any) -> str | None:
@@ -117,7 +118,14 @@ class ReaderSide:
             hits = self.book.retriever.search_many(questions, query.k, query.mode, where=where)
             return [[h.to_dict() for h in row] for row in hits]
         book = self._book(query.mode)
-        answers = book.ask_many(questions, query.k, query.top_answers, min_confidence=query.min_confidence, where=where)
+        answers = book.ask_many(
+            questions,
+            query.k,
+            query.top_answers,
+            min_confidence=query.min_confidence,
+            where=where,
+            read_all=query.read_all,
+        )
         return [[a.to_dict() for a in row] for row in answers]
 
     def _book(self, mode: str) -> Any:

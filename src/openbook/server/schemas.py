@@ -28,6 +28,10 @@ class AskRequest(SearchRequest):
     min_confidence: float | None = Field(
         None, ge=0.0, le=1.0, description="Abstain below this confidence (default: the reader's threshold)."
     )
+    read_all: bool | None = Field(
+        None,
+        description="Read all k passages, not only those that could change the answer (default: the server's).",
+    )
 
 
 class DocumentIn(BaseModel):

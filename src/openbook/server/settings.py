@@ -26,6 +26,7 @@ class ServerSettings:
     mode: str = DEFAULT_MODE  # retrieval mode when a request names none
     k: int = 5  # passages read per question when a request names none
     top_answers: int = 3  # answers returned per question when a request names none
+    read_all: bool = False  # read all k passages when a request does not say (False: the reading cascade)
     max_k: int = 50
     max_top_answers: int = 20
     max_question_chars: int = 2000
