@@ -33,7 +33,7 @@ def book(tmp_path_factory, vocab) -> OpenBook:
 
 def test_ask_finds_the_answer_in_its_passage(book):
     for question, expected in QUESTIONS.items():
-        best = book.ask(question)[0]
+        best = book.ask(question, read_all=True)[0]
         assert expected in best.text, (question, best.text)
         assert best.passage.text[best.start : best.end] == best.text
         doc = book.retriever.index.store.document(best.passage.doc_id)
@@ -65,12 +65,12 @@ ABSENT = ["Who won the 2018 football world cup?", "What is the capital of France
 
 def test_a_question_about_something_absent_is_not_in_your_documents(book):
     for question in ABSENT:
-        best = book.ask(question)[0]
+        best = book.ask(question, read_all=True)[0]
         assert 0.0 <= best.confidence < book.min_confidence and best.abstain, (question, best.text, best.confidence)
-        kept = book.ask(question, min_confidence=0.0)[0]  # the best guess is still there, with the same confidence
+        kept = book.ask(question, min_confidence=0.0, read_all=True)[0]  # the best guess is still there, with the same confidence
         assert not kept.abstain and kept.text == best.text and kept.confidence == pytest.approx(best.confidence)
     for question in QUESTIONS:
-        best = book.ask(question)[0]
+        best = book.ask(question, read_all=True)[0]
         assert not best.abstain and best.confidence >= book.min_confidence, (question, best.confidence)
         assert all(0.0 <= a.confidence <= 1.0 for a in book.ask(question))
 
@@ -193,10 +193,10 @@ def test_confidence_features_from_the_evaluation_cache_equal_those_of_ask(book, 
     names = book.confidence.calibrator.names
     cached = tops(items, book.weights, names, book.confidence.calibrator.meta.get("margin_weight"))
     for row, question in enumerate(questions):
-        found, candidates = book.read([question])[0]
+        found, candidates = book.read([question], read_all=True)[0]  # the cache holds all k passages' reads
         kept = answer(question, found, candidates, book.weights, book.confidence, RIVALS, 0.0)
         live = book.confidence.features(question, kept, candidates, found)[0]
         np.testing.assert_allclose(cached.x[row], live, rtol=1e-4, atol=1e-4, err_msg=question)
         assert cached.texts[row] == kept[0].text
-        best = book.ask(question)[0]
+        best = book.ask(question, read_all=True)[0]
         assert book.confidence.calibrator.predict(cached.x[row : row + 1])[0] == pytest.approx(best.confidence, abs=1e-4)
