@@ -9,7 +9,7 @@ both codes run interleaved on the same index and the same Python, so their figur
     git archive main | tar -x -C /tmp/openbook-main
     .venv/bin/pip install --target /tmp/typer-0.29 --no-deps typer==0.29.2   # main resolved typer 0.29.2
     .venv/bin/python benchmarks/startup.py --runs 20 --baseline-src /tmp/openbook-main/src \\
-        --baseline-path /tmp/typer-0.29
+        --baseline-path /tmp/typer-0.29 [--baseline-models /tmp/openbook-main/models]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline-path", default="", help="More PYTHONPATH entries for the baseline (its own dependency versions)."
     )
+    parser.add_argument("--baseline-models", type=Path, help="models/ of the baseline checkout (its own manifests).")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "startup.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,6 +58,8 @@ def main() -> None:
         if args.baseline_src:
             path = os.pathsep.join(p for p in (str(args.baseline_src.resolve()), args.baseline_path) if p)
             codes["baseline"] = {**base, "PYTHONPATH": path}
+            if args.baseline_models:
+                codes["baseline"]["OPENBOOK_MODELS"] = str(args.baseline_models.resolve())
         # Bytecode first, as pip writes it at install: with PYTHONDONTWRITEBYTECODE set (this machine sets it) a
         # checkout's modules would otherwise be compiled from source at every start (about 0.1 s of openbook alone).
         for src in [ROOT / "src", *([args.baseline_src] if args.baseline_src else [])]:
