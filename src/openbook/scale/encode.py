@@ -36,7 +36,7 @@ from openbook.types import Document, Passage
 MODEL_KEY = b"openbook.model"
 TOKENS_KEY = b"openbook.passage_tokens"
 CHUNK = 1024  # passages encoded and written together in-process: one Parquet row group
-DEFAULT_BATCH_ROWS = 64  # passages in one Ray Data block, one call of an encoder actor: the unit of dispatch
+DEFAULT_BATCH_ROWS = 256  # passages in one Ray Data block, one call of an encoder actor: the unit of dispatch
 READ_ROWS = 4096  # rows read at a time by iter_encoded
 
 
