@@ -4,6 +4,8 @@ write-path tests need no real model (and run in subprocesses in well under a sec
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,3 +65,36 @@ def consistent_ids(index: Index) -> list[int]:
     assert sorted(index.vectors.ids().tolist()) == ids
     index.check()
     return ids
+
+
+FORMAT_1_SCHEMA = (
+    "CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT, hash TEXT, metadata TEXT,"
+    " passages INTEGER);"
+    'CREATE TABLE passages (id INTEGER PRIMARY KEY, doc_id TEXT, ordinal INTEGER, start INTEGER, "end" INTEGER,'
+    " title TEXT, text TEXT);"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+    "INSERT INTO documents VALUES ('a', 'A', 'a.txt', 'Rivers and planets.', 'h', '{}', 2);"
+    "INSERT INTO passages VALUES (1, 'a', 0, 0, 7, 'A', 'Rivers '), (2, 'a', 1, 11, 19, 'A', 'planets.');"
+    "INSERT INTO meta VALUES ('next_passage_id', '3');"
+)
+
+
+def format_1_index(path: Path, generation: int, settings: dict | None = None) -> np.ndarray:
+    """A flat format-1 index in ``path`` (store-G.sqlite + vectors-G.faiss + index.json, as openbook wrote before the
+    single store): one document of two passages, ids 1 and 2, whose vectors (returned) are the first two unit vectors."""
+    import faiss
+
+    path.mkdir(parents=True)
+    db = sqlite3.connect(path / f"store-{generation}.sqlite")
+    db.executescript(FORMAT_1_SCHEMA)
+    db.commit()
+    db.close()
+    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
+    vectors = np.eye(DIM, dtype=np.float32)[:2]
+    flat.add_with_ids(vectors, np.array([1, 2]))
+    faiss.write_index(flat, str(path / f"vectors-{generation}.faiss"))
+    manifest = {"format": 1, "generation": generation, "model": {"dimension": DIM, "metric": "ip"}}
+    if settings is not None:
+        manifest["settings"] = settings
+    (path / "index.json").write_text(json.dumps(manifest))
+    return vectors

@@ -20,7 +20,7 @@ from openbook.errors import OpenbookError
 from openbook.index.folder import Index
 from openbook.index.names import check_name, resolve_index
 from openbook.retrieval.indexer import Indexer
-from tests.index.helpers import consistent_ids, docs, encode, make_index, split
+from tests.index.helpers import consistent_ids, docs, encode, format_1_index, make_index, split
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "examples" / "corpus"
@@ -268,28 +268,8 @@ def test_bad_options_fail_before_anything_is_read(tmp_path, vocab, option, messa
 
 def test_format_1_index_is_upgraded_once_without_loss(tmp_path):
     """A flat format-1 index (store-N.sqlite + vectors-N.faiss) becomes format 2 with the same documents and vectors."""
-    import faiss
-
     path = tmp_path / "indexes" / "old"
-    path.mkdir(parents=True)
-    db = sqlite3.connect(path / "store-3.sqlite")
-    db.executescript(
-        "CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT, hash TEXT, metadata TEXT,"
-        " passages INTEGER);"
-        'CREATE TABLE passages (id INTEGER PRIMARY KEY, doc_id TEXT, ordinal INTEGER, start INTEGER, "end" INTEGER,'
-        " title TEXT, text TEXT);"
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
-        "INSERT INTO documents VALUES ('a', 'A', 'a.txt', 'Rivers and planets.', 'h', '{}', 2);"
-        "INSERT INTO passages VALUES (1, 'a', 0, 0, 7, 'A', 'Rivers '), (2, 'a', 1, 11, 19, 'A', 'planets.');"
-        "INSERT INTO meta VALUES ('next_passage_id', '3');"
-    )
-    db.commit()
-    db.close()
-    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(16))
-    vectors = np.eye(16, dtype=np.float32)[:2]
-    flat.add_with_ids(vectors, np.array([1, 2]))
-    faiss.write_index(flat, str(path / "vectors-3.faiss"))
-    (path / "index.json").write_text(json.dumps({"format": 1, "generation": 3, "model": {"dimension": 16, "metric": "ip"}}))
+    vectors = format_1_index(path, 3)
     (path / "keep.me").write_text("foreign")
     index = Index.open(path)
     assert index.manifest["format"] == 2 and consistent_ids(index) == [1, 2]

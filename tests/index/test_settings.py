@@ -7,14 +7,13 @@ import json
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from openbook.errors import OpenbookError
 from openbook.index.folder import Index
 from openbook.index.settings import DEFAULT_PASSAGE_TOKENS, IndexSettings
 from openbook.retrieval.indexer import Indexer
-from tests.index.helpers import DIM, consistent_ids, docs, encode, make_index, split
+from tests.index.helpers import DIM, consistent_ids, docs, encode, format_1_index, make_index, split
 
 
 def stored(path: Path) -> str:
@@ -204,26 +203,5 @@ def test_malformed_format_1_settings_are_refused_before_the_upgrade_touches_anyt
 
 def _format_1_index(tmp_path: Path, settings: dict) -> Path:
     """A flat format-1 index (store-1.sqlite + vectors-1.faiss) whose index.json holds ``settings``."""
-    import faiss
-
-    path = tmp_path / "old"
-    path.mkdir()
-    db = sqlite3.connect(path / "store-1.sqlite")
-    db.executescript(
-        "CREATE TABLE documents (id TEXT PRIMARY KEY, title TEXT, source TEXT, text TEXT, hash TEXT, metadata TEXT,"
-        " passages INTEGER);"
-        'CREATE TABLE passages (id INTEGER PRIMARY KEY, doc_id TEXT, ordinal INTEGER, start INTEGER, "end" INTEGER,'
-        " title TEXT, text TEXT);"
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
-        "INSERT INTO documents VALUES ('a', 'A', 'a.txt', 'Rivers and planets.', 'h', '{}', 2);"
-        "INSERT INTO passages VALUES (1, 'a', 0, 0, 7, 'A', 'Rivers '), (2, 'a', 1, 11, 19, 'A', 'planets.');"
-        "INSERT INTO meta VALUES ('next_passage_id', '3');"
-    )
-    db.commit()
-    db.close()
-    flat = faiss.IndexIDMap2(faiss.IndexFlatIP(DIM))
-    flat.add_with_ids(np.eye(DIM, dtype=np.float32)[:2], np.array([1, 2]))
-    faiss.write_index(flat, str(path / "vectors-1.faiss"))
-    manifest = {"format": 1, "generation": 1, "model": {"dimension": DIM, "metric": "ip"}, "settings": settings}
-    (path / "index.json").write_text(json.dumps(manifest))
-    return path
+    format_1_index(tmp_path / "old", 1, settings)
+    return tmp_path / "old"

@@ -13,29 +13,9 @@ from openbook.cli.app import app
 from openbook.errors import OpenbookError
 from openbook.retrieval.retriever import Retriever
 from openbook.scale.shards import ShardedRetriever, split_index
-from openbook.types import Document
 from tests.conftest import DEFAULT_RETRIEVER
+from tests.retrieval.filtered_corpus import BEES, QUESTION, TAX, TAX_IDS
 
-QUESTION = "How do honeybees tell other bees where the flowers are?"
-BEES = [
-    Document(
-        f"bees-{n}",
-        f"Honeybees tell other bees where flowers are with a waggle dance; note {n}: foragers fly {n % 7 + 2} km.",
-        "Honeybees",
-        metadata={"year": 2000 + n % 20, "topic": "bees"},
-    )
-    for n in range(120)
-]
-TAX = [
-    Document(
-        f"tax-{n}",
-        f"Customs office {n} lists the forms for importing cut flowers by lorry.",
-        "Customs",
-        metadata={"year": 2024, "topic": "tax", "office": n},
-    )
-    for n in range(5)
-]
-TAX_IDS = {d.id for d in TAX}
 SOME_YEARS = ["year in 2003,2004,2005,2010,2017"]  # 30 of the 120 bee documents
 
 
