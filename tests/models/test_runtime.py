@@ -129,3 +129,16 @@ def test_wrong_model_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(OpenbookError, match="no .xml or .onnx"):
         Embedder(tmp_path / "empty")
+
+
+def test_fewer_threads_than_cores_run_unpinned(standin_dir):
+    """OpenVINO pins threads from core 0, so processes of fewer threads than cores would share the first ones."""
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    if cores < 2:
+        pytest.skip("one core: nothing to share")
+    one = CompiledModel(standin_dir / "dynamic", threads=1)
+    assert one._compiled.get_property("ENABLE_CPU_PINNING") is False
+    every = CompiledModel(standin_dir / "dynamic", threads=cores)
+    assert int(every._compiled.get_property("INFERENCE_NUM_THREADS")) == cores
