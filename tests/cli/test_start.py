@@ -85,4 +85,5 @@ def test_ask_with_models_compiled_in_the_background_answers_as_the_library(bees)
     answers = json.loads(output)["answers"]
     expected = OpenBook(bees / "indexes" / "default").ask("What does the angle of the dance tell?")
     assert [a["answer"] for a in answers] == [a.text for a in expected]
-    assert [a["confidence"] for a in answers] == pytest.approx([a.confidence for a in expected], abs=1e-4)  # JSON keeps 4 decimals
+    # the JSON keeps 4 decimals
+    assert [a["confidence"] for a in answers] == pytest.approx([a.confidence for a in expected], abs=1e-4)

@@ -140,6 +140,15 @@ def match_inputs(names: list[str], given: dict[str, str] | None = None) -> dict[
     return mapping
 
 
+def probe_batch(rows: int, length: int) -> Batch:
+    """A batch of ``rows`` × ``length`` ordinary tokens, to try a compiled model on."""
+    return Batch(
+        input_ids=np.full((rows, length), 100, dtype=np.int64),
+        attention_mask=np.ones((rows, length), dtype=np.int64),
+        token_type_ids=np.zeros((rows, length), dtype=np.int64),
+    )
+
+
 @dataclass(frozen=True)
 class Shape:
     """The sequence shape a model accepts: ``None`` for a dynamic dimension."""
@@ -226,15 +235,10 @@ class CompiledModel:
         compiled = core().compile_model(str(self.path), "CPU", config)
         request = compiled.create_infer_request()
         length = self.shape.length
-        if warm_up and (length is None or length <= WARM_UP_MAX_LENGTH):  # never a full 384-token pass of a large static model
-            rows, length = self.shape.batch or 1, length or 16
-            probe = Batch(
-                input_ids=np.full((rows, length), 100, dtype=np.int64),
-                attention_mask=np.ones((rows, length), dtype=np.int64),
-                token_type_ids=np.zeros((rows, length), dtype=np.int64),
-            )
+        # never a full 384-token pass of a large static model
+        if warm_up and (length is None or length <= WARM_UP_MAX_LENGTH):
             try:
-                request.infer(self.feed(probe))
+                request.infer(self.feed(probe_batch(self.shape.batch or 1, length or 16)))
             except RuntimeError:
                 pass  # a model that cannot run the probe says why at its first real batch
         return compiled, request
@@ -266,11 +270,7 @@ class CompiledModel:
         declared = self.shape
         self.shape = target
         rows, length = target.batch or 2, target.length or 16
-        probe = Batch(
-            input_ids=np.full((rows, length), 100, dtype=np.int64),
-            attention_mask=np.ones((rows, length), dtype=np.int64),
-            token_type_ids=np.zeros((rows, length), dtype=np.int64),
-        )
+        probe = probe_batch(rows, length)
         try:
             dims = [target.batch or -1, target.length or -1]
             model.reshape({i.get_any_name(): ov.PartialShape(dims) for i in model.inputs})
