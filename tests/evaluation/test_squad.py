@@ -83,7 +83,7 @@ def test_load_squad_reads_v1_and_v2_records(tmp_path):
         load_squad(tmp_path / "missing.json")
 
 
-@pytest.mark.skipif(VOCAB is None, reason="no BERT vocab.txt (models/ or /work/shared/models/)")
+@pytest.mark.skipif(VOCAB is None, reason="no BERT vocab.txt (models/ or ../shared/models/)")
 def test_evaluate_reader_scores_a_stand_in(tmp_path):
     boosts = {"violet": (10.0, 0.0), "harbor": (0.0, 10.0), "[CLS]": (7.0, 7.0)}
     paragraphs = [

@@ -86,7 +86,8 @@ def train_reader(
     """Fine-tune an extractive reader, build it to INT8 IR with its manifest, and measure it on the held-back part."""
     mods = _modules()
     from openbook.training import data as d
-    from openbook.training.reader import ReaderRecipe, calibration_file, with_defaults
+    from openbook.training.loop import overridden
+    from openbook.training.reader import DEFAULTS, ReaderRecipe, calibration_file
     from openbook.training.reader import train_reader as run
 
     base_path = mods.resolve_base(base)
@@ -98,9 +99,10 @@ def train_reader(
         raise OpenbookError("--squad-version must be 1 or 2")
     if extra_negatives is not None:
         train += _extra_negatives(extra_negatives, extra_count, seed)
-    settings = with_defaults(epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps)
-    settings.seed, settings.device, settings.bf16 = seed, device, bf16
-    settings.resume, settings.save_every = not fresh, save_every
+    settings = overridden(  # bf16 None keeps the recipe's None: decided by the device
+        DEFAULTS, epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps, seed=seed, device=device, bf16=bf16,
+        resume=not fresh, save_every=save_every,
+    )
     recipe = ReaderRecipe(
         max_length=max_length,
         doc_stride=doc_stride,
@@ -161,15 +163,17 @@ def train_retriever(
     part (each question's own paragraph among the held-back paragraphs)."""
     mods = _modules()
     from openbook.training.reader import calibration_file
-    from openbook.training.retriever import recall, with_defaults
+    from openbook.training.loop import overridden
+    from openbook.training.retriever import DEFAULTS, recall
     from openbook.training.retriever import train_retriever as run
 
     base_path = mods.resolve_base(base)
     _check_out(out)
     train, held = _split(_examples(data, index, limit), holdout, holdout_articles, seed)
-    settings = with_defaults(epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps)
-    settings.seed, settings.device, settings.bf16 = seed, device, bf16
-    settings.resume, settings.save_every = not fresh, save_every
+    settings = overridden(  # bf16 None keeps the recipe's None: decided by the device
+        DEFAULTS, epochs=epochs, batch_size=batch_size, lr=lr, max_steps=max_steps, seed=seed, device=device, bf16=bf16,
+        resume=not fresh, save_every=save_every,
+    )
     log = display.errors.print
     out.mkdir(parents=True, exist_ok=True)
     figures = run(train, base_path, out, settings, progress=_progress(json_out), log=log)

@@ -331,5 +331,6 @@ class CompiledModel:
         return {name: np.concatenate([p[name] for p in parts]) for name in self.output_names}
 
     def _infer(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        result = self._request.infer(feed)
-        return {name: np.array(result[out]) for name, out in zip(self.output_names, self._compiled.outputs)}
+        compiled, request = self._wait()
+        result = request.infer(feed)
+        return {name: np.array(result[out]) for name, out in zip(self.output_names, compiled.outputs)}

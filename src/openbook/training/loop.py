@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,11 @@ class Settings:
     max_steps: int | None = None  # stop early (for a bounded run); the schedule still spans max_steps
     save_every: int = 200  # steps between checkpoints
     resume: bool = True
+
+
+def overridden(defaults: Settings, **overrides: Any) -> Settings:
+    """A recipe's ``defaults`` with the given settings (those not None) replaced."""
+    return replace(defaults, **{k: v for k, v in overrides.items() if v is not None})
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -157,8 +157,3 @@ def _teacher_targets(
     texts = list(dict.fromkeys(e.context for e in data))
     raw = {t: offs for t, (_, offs) in zip(texts, tok.ids_batch(texts))}
     return teacher_targets(teacher, features, data, raw)
-
-
-def with_defaults(**overrides: Any) -> loop.Settings:
-    """The recipe's settings with the given ones (those not None) replaced."""
-    return replace(DEFAULTS, **{k: v for k, v in overrides.items() if v is not None})

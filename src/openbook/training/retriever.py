@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +92,6 @@ def train_retriever(
     }
     (checkpoint / "training.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return figures
-
-
-def with_defaults(**overrides: Any) -> loop.Settings:
-    """The recipe's settings with the given ones (those not None) replaced."""
-    return replace(DEFAULTS, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def recall(model_folder: Path, examples: Sequence[Example], ks: tuple[int, ...] = (1, 5, 20)) -> dict[str, float]:
