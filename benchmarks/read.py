@@ -47,9 +47,9 @@ from common import (
 )
 
 from openbook.config import DEFAULT_READER, resolve_model
-from openbook.reading.reader import LENGTH_STEP, N_BEST, Reader, Window, postprocess, rank
 from openbook.evaluation.squad import SquadQuestion, exact_match, f1, load_squad
 from openbook.models.tokenization import WordPiece
+from openbook.reading.reader import N_BEST, READ_LENGTH_STEP, Reader, Window, postprocess, rank
 
 CHECKPOINT = SHARED / "models" / "reader-minilm-squad11"
 DEFAULT_BATCH = inspect.signature(Reader).parameters["batch_size"].default
@@ -235,7 +235,7 @@ def main() -> None:
             "max_length": reader.max_length,
             "question_tokens": reader.question_tokens,
             "doc_stride": reader.doc_stride,
-            "openbook_pad_multiple": LENGTH_STEP,
+            "openbook_pad_multiple": READ_LENGTH_STEP,
             "n_best": N_BEST,
             "max_answer_tokens": reader.max_answer_tokens,
         },

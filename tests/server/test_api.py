@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,17 @@ def test_health_ready_info(client):
     assert info["model"] == "retriever-minilm-squad11-int8" and info["reader"] == "reader-minilm-squad11-int8"
     assert "path" not in info
     assert info["batching"]["max_batch"] == 16
+
+
+def test_the_models_warm_up_in_the_background_and_answer_meanwhile(client):
+    warm = client.get("/ready").json()["warm_up"]
+    assert warm["shapes"] == 4 + 5 * 12  # question lengths 8-32; 1-5 windows × lengths 32-384
+    assert client.post("/ask", json={"question": VOLCANO}).json()["answers"][0]["answer"] == "Olympus Mons"
+    deadline = time.monotonic() + 120
+    while warm["done"] < warm["shapes"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        warm = client.get("/ready").json()["warm_up"]
+    assert warm["done"] == warm["shapes"]
 
 
 def test_ask_highlights_the_answer_in_its_passage(client):

@@ -7,6 +7,7 @@ from pathlib import Path
 from openbook.cli import display
 from openbook.config import settings
 from openbook.index.filters import Filter
+from openbook.models.warmup import Warmer
 from openbook.qa.pipeline import OpenBook
 
 PROMPT = "openbook> "
@@ -27,10 +28,13 @@ class Session:
     """State of one interactive session: the pipeline, the options changeable with commands, and the metadata filter
     (``--where``) every question of the session is asked with."""
 
-    def __init__(self, book: OpenBook, json_out: bool = False, where: Filter | None = None) -> None:
+    def __init__(
+        self, book: OpenBook, json_out: bool = False, where: Filter | None = None, warmer: Warmer | None = None
+    ) -> None:
         self.book = book
         self.json_out = json_out
         self.where = where
+        self.warmer = warmer or Warmer([])  # the models' batch shapes, run while the person types
 
     def help(self) -> str:
         return HELP.format(k=self.book.k, top=self.book.top_answers, json="off" if self.json_out else "on")
@@ -59,7 +63,8 @@ class Session:
         return True
 
     def ask(self, question: str) -> None:
-        answers = self.book.ask(question, where=self.where)
+        with self.warmer.hold():
+            answers = self.book.ask(question, where=self.where)
         if self.json_out:
             display.print_json({"question": question, "answers": [a.to_dict() for a in answers]})
         else:
@@ -76,7 +81,7 @@ def run(book: OpenBook, json_out: bool = False, where: Filter | None = None) -> 
     except OSError:
         pass
     readline.set_history_length(1000)
-    session = Session(book, json_out, where)
+    session = Session(book, json_out, where, Warmer(book.warm_shapes()).start())
     display.console.print(
         f"openbook: index [bold]{book.retriever.index.name}[/], {book.retriever.index.count_passages()} passages. "
         "Ask a question (:help for commands, Ctrl-D to quit)."
@@ -104,6 +109,7 @@ def run(book: OpenBook, json_out: bool = False, where: Filter | None = None) -> 
             except KeyboardInterrupt:
                 display.console.print("[yellow]cancelled[/]")
     finally:
+        session.warmer.stop()
         try:
             readline.write_history_file(history)
         except OSError:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from openbook.errors import OpenbookError
-from openbook.models.runtime import CompiledModel
+from openbook.models.runtime import CompiledModel, probe_batch
 from openbook.models.specs import describe
 from openbook.models.tokenization import WordPiece, padded_length
 
@@ -74,6 +74,19 @@ class Embedder:
 
     def encode_questions(self, questions: Sequence[str]) -> np.ndarray:
         return self.encode(questions, self._length(self.manifest.question_length), model=self.question_model)
+
+    def warm_shapes(self) -> list[tuple[int, int]]:
+        """The [rows, length] shapes one question is encoded at (a model of static shape has one)."""
+        fed = self.question_model.shape
+        longest = self._length(self.manifest.question_length)
+        lengths = sorted({padded_length(n, longest) for n in range(1, longest + 1)})
+        if fed.length is not None:
+            lengths = [fed.length]
+        return [(fed.batch or 1, n) for n in lengths]
+
+    def warm(self, rows: int, length: int) -> None:
+        """Encode one batch of this shape with the question model (its first run pays a one-off set-up)."""
+        self.question_model.run(probe_batch(rows, length))
 
     def encode_passages(self, passages: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         return self.encode(passages, self._length(self.manifest.passage_length), progress)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from openbook.config import DEFAULT_READER, resolve_model
+from openbook.models.warmup import Step
 from openbook.qa.cascade import READ_ALL, Cascade, default_cascade
 from openbook.qa.confidence import Confidence
 from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
@@ -260,6 +262,24 @@ class OpenBook:
         for c in candidates:
             c.score = self.weights.score(c.span_score, c.no_answer_score, c.retrieval_score)
         return max(candidates, key=lambda c: c.score, default=None)
+
+    def warm_shapes(self) -> list[Step]:
+        """One step per model batch shape a question can meet (the question encoder's, then the reader's, fewest rows
+        first): run by :meth:`warm_up`, or in the background by a :class:`~openbook.models.warmup.Warmer`."""
+        steps: list[Step] = []
+        if self.retriever.mode != "lexical":
+            embedder = self.retriever.embedder
+            steps += [partial(embedder.warm, rows, length) for rows, length in embedder.warm_shapes()]
+        reader = self.reader
+        return steps + [partial(reader.warm, rows, length) for rows, length in reader.warm_shapes()]
+
+    def warm_up(self) -> int:
+        """Run every batch shape a question can meet once, so that no question pays a shape's first-run set-up (as a
+        server does at start, in the background); returns how many were run."""
+        steps = self.warm_shapes()
+        for step in steps:
+            step()
+        return len(steps)
 
     def candidates(self, questions: Sequence[str], k: int | None = None) -> list[list[RankedAnswer]]:
         """Every answer the reader proposes in the top ``k`` passages of each question, unranked."""

@@ -58,6 +58,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         loop.run_in_executor(writer.executor, writer.load)
         yield
         await batcher.stop()
+        reader.warmer.stop()
         reader.executor.shutdown(wait=False, cancel_futures=True)
         writer.executor.shutdown(wait=False, cancel_futures=True)
 
@@ -90,7 +91,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.get("/ready", summary="Models loaded: 200, else 503")
     async def ready() -> dict[str, Any]:
         need_ready()
-        return {"status": "ready", "load_seconds": round(reader.load_seconds or 0.0, 3)}
+        warm = reader.warmer
+        return {
+            "status": "ready",
+            "load_seconds": round(reader.load_seconds or 0.0, 3),
+            "warm_up": {"shapes": len(warm.steps), "done": warm.done},
+        }
 
     @app.get("/info", summary="The index, the models and the server's batching")
     async def info() -> dict[str, Any]:

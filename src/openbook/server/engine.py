@@ -26,6 +26,7 @@ from openbook.index.filters import Filter, as_filter
 from openbook.index.folder import LOCK
 from openbook.index.names import is_index, resolve_index
 from openbook.ingest.loaders import READERS, load_documents
+from openbook.models.warmup import Warmer
 from openbook.server.errors import ApiError
 from openbook.server.security import upload_name
 from openbook.server.settings import ServerSettings
@@ -82,6 +83,7 @@ class ReaderSide:
         self.books: dict[str, Any] = {}  # one OpenBook per retrieval mode (weights and calibration are per mode)
         self.error: str | None = None
         self.load_seconds: float | None = None
+        self.warmer: Warmer = Warmer([])  # every batch shape of a question, run in the background after loading
 
     @property
     def ready(self) -> bool:
@@ -98,6 +100,7 @@ class ReaderSide:
             retriever = open_retriever(self.index_path, model=s.retriever, mode=s.mode)  # or a sharded one
             book = OpenBook(retriever=retriever, reader=s.reader, k=s.k, top_answers=s.top_answers)
             self.books[retriever.mode] = book
+            self.warmer = Warmer(book.warm_shapes())
             self.book = book
         except OpenbookError as exc:
             self.error = str(exc)
@@ -106,6 +109,8 @@ class ReaderSide:
             self.error = "the models could not be loaded (see the server log)"
             log.exception("openbook serve: loading the models failed")
         self.load_seconds = time.perf_counter() - start
+        if self.book is not None:
+            self.warmer.start()  # one shape at a time; a batch of questions waits for at most one
 
     # --- batched reads ------------------------------------------------------------------------------------------------
     def run_batch(self, query: Hashable, questions: list[str]) -> Sequence[list[dict[str, Any]]]:
@@ -113,6 +118,10 @@ class ReaderSide:
         assert isinstance(query, Query)
         if not has_index(self.index_path):
             raise OpenbookError(NO_INDEX)
+        with self.warmer.hold():
+            return self._run_batch(query, questions)
+
+    def _run_batch(self, query: Query, questions: list[str]) -> Sequence[list[dict[str, Any]]]:
         where = from_key(query.where)
         if query.kind == "search":
             hits = self.book.retriever.search_many(questions, query.k, query.mode, where=where)
