@@ -106,11 +106,12 @@ def tokenize_passage(
     n = len(ids_arr)
     starts = np.fromiter((a for a, _ in offsets), dtype=np.int64, count=n)
     ends = np.fromiter((b for _, b in offsets), dtype=np.int64, count=n)
-    for i in range(n):  # a decomposed accent (NFD) follows its letter but is left out of the letter's offsets
-        e = int(ends[i])
-        while e < len(text) and unicodedata.combining(text[e]):
-            e += 1
-        ends[i] = e
+    if not text.isascii():  # a decomposed accent (NFD) follows its letter but is left out of the letter's offsets
+        for i in range(n):
+            e = int(ends[i])
+            while e < len(text) and unicodedata.combining(text[e]):
+                e += 1
+            ends[i] = e
     cont = continuation[ids_arr] if n else np.zeros(0, dtype=bool)
     word = np.cumsum(~cont) - 1  # word number of each token: a new word at every piece that is not "##..."
     if n and cont[0]:
