@@ -69,6 +69,7 @@ def openbook_system(docs: list[Document], folder: Path, mode: str, read_all: boo
     retriever.add(docs, passage_tokens=retriever.manifest.passage_length - 2)
     built = time.perf_counter() - began
     book = OpenBook(retriever=retriever, k=K, read_all=read_all)
+    book.warm_up()  # every batch shape a question meets, as `openbook serve` runs them at start (not in `built`)
 
     def ask(question: str) -> str:
         answers = book.ask(question)
