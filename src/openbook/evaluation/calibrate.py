@@ -24,6 +24,7 @@ Figures on the other articles (25-48) are reported apart; nothing there is used 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,11 +45,12 @@ from openbook.evaluation.qa import (
     score_weights,
     tops,
 )
-from openbook.evaluation.signals import Asked, Setting
+from openbook.evaluation.signals import Asked, PairCache, Setting
+from openbook.evaluation.squad import SquadQuestion
 from openbook.qa.confidence import HINGED, HYBRID_FEATURES, OWN_FEATURES, Calibrator, fit
 from openbook.qa.rerank import DEFAULT_WEIGHTS, Weights
 from openbook.reading.reader import Reader
-from openbook.types import SearchResult
+from openbook.types import Passage, SearchResult
 
 F1_SLACK = 0.2
 CONTENDERS = 8
@@ -56,6 +58,9 @@ ABSTAIN_TARGET = 0.975
 KEEP_TARGET = 0.96
 L2 = 10.0
 OWN_THRESHOLD = 0.5
+# a sentence ends at . ! or ? (with closing quotes or brackets) before white space, or at a line break
+_SENTENCE = re.compile(r"[^\n]*?(?:[.!?][\"')\]]*(?=\s)|\n|$)\s*")
+MIN_KEPT = 40  # characters of the paragraph that must remain for a hard negative
 
 
 def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
@@ -100,6 +105,101 @@ def own_paragraph_items(items: list[Item]) -> list[Item]:
     return prepare(setting)
 
 
+def sentences(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, trailing white space included: they tile the text."""
+    spans, at = [], 0
+    while at < len(text):
+        m = _SENTENCE.match(text, at)
+        end = m.end() if m and m.end() > at else len(text)
+        spans.append((at, end))
+        at = end
+    return spans
+
+
+def answer_removed(q: SquadQuestion) -> str | None:
+    """``q``'s own paragraph without the sentences that hold a gold answer: the topic and the text around it stay, the
+    answer is gone (a hard negative, like SQuAD v2.0's unanswerable questions). Every sentence overlapping a gold
+    answer's span or holding a gold answer's text (case-insensitive) is left out; None when nothing was removed, or
+    less than ``MIN_KEPT`` characters remain."""
+    golds = [g.lower() for g in q.answers if g.strip()]
+    spans = [(s, s + len(g)) for s, g in zip(q.answer_starts, q.answers) if g.strip()]
+    kept = [
+        (a, b)
+        for a, b in sentences(q.context)
+        if not any(s < b and a < e for s, e in spans) and not any(g in q.context[a:b].lower() for g in golds)
+    ]
+    text = "".join(q.context[a:b] for a, b in kept).strip()
+    if len(kept) == len(sentences(q.context)) or len(text) < MIN_KEPT or any(g in text.lower() for g in golds):
+        return None
+    return text
+
+
+def span_removed(q: SquadQuestion) -> str | None:
+    """``q``'s own paragraph with every occurrence of its gold answers' text cut out (the sentence stays, the span is
+    gone); None when no gold answer occurs in it."""
+    golds = sorted({g for g in q.answers if g.strip()}, key=len, reverse=True)
+    if not golds:
+        return None
+    pattern = re.compile("|".join(re.escape(g) for g in golds), re.IGNORECASE)
+    text, n = pattern.subn("", q.context)
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    return text if n and len(text) >= MIN_KEPT else None
+
+
+HARD_NEGATIVES: dict[str, Callable[[SquadQuestion], str | None]] = {
+    "sentence": answer_removed,
+    "span": span_removed,
+}
+
+
+def hard_negative_items(
+    items: list[Item], reader: Reader, cache: Path | None, kinds=("sentence",), progress=None
+) -> list[Item]:
+    """Each question of ``items`` read with its own paragraph with the answer removed (``HARD_NEGATIVES``), marked
+    absent. The reads go through the pair cache (``cache/pairs.pkl``): a pair is read once."""
+    setting = Setting("own paragraph, answer removed")
+    texts = []
+    for item in items:
+        q = item.asked.question
+        for kind in kinds:
+            text = HARD_NEGATIVES[kind](q)
+            if text is not None:
+                texts.append((item.asked, text))
+    if not texts:
+        return []
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="openbook-negatives-") as tmp:
+        reads = PairCache(Path(cache or tmp) / "pairs.pkl")
+        pairs = []
+        for at in range(0, len(texts), 512):
+            pairs += reads.read(reader, [(a.question.question, t) for a, t in texts[at : at + 512]])
+            if cache:
+                reads.save()
+            if progress:
+                progress(f"hard negatives: {min(at + 512, len(texts))}/{len(texts)} read")
+    for (asked, text), pair in zip(texts, pairs):
+        q = asked.question
+        passage = Passage(text, q.id, 0, len(text), q.title)
+        setting.questions.append(Asked(q, asked.article, [SearchResult(passage, 0.0, 1)], [pair], True))
+    return prepare(setting)
+
+
+def mix_f1(p_answerable: np.ndarray, f1_answerable: np.ndarray, p_negative: np.ndarray, threshold: float) -> float:
+    """F1 with abstention (percent; an abstention scores 1 on a negative, 0 on an answerable question) on a 50/50 mix
+    of answerable questions (confidence, F1 of the answer) and negatives, as SQuAD v2.0 dev is split."""
+    answered = np.where(p_answerable >= threshold, f1_answerable, 0.0).mean() if len(p_answerable) else 0.0
+    abstained = (p_negative < threshold).mean() if len(p_negative) else 0.0
+    return round(100 * float(0.5 * answered + 0.5 * abstained), 2)
+
+
+def own_threshold(p_answerable: np.ndarray, f1_answerable: np.ndarray, p_negative: np.ndarray) -> float:
+    """The threshold (0.01-0.99) with the best :func:`mix_f1`; the lowest among equals."""
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    scores = [mix_f1(p_answerable, f1_answerable, p_negative, t) for t in grid]
+    return float(grid[int(np.argmax(scores))])
+
+
 def choose_threshold(p_absent: np.ndarray, p_right: np.ndarray) -> float:
     """The least threshold abstaining on ``ABSTAIN_TARGET`` of ``p_absent``, capped to keep ``KEEP_TARGET`` of
     ``p_right`` (confidences of absent-answer questions and of right answers)."""
@@ -117,8 +217,10 @@ def calibrate(
     mode: str = "hybrid",
     k: int = 5,
     progress: Callable[[str], None] | None = None,
+    hard_negatives: tuple[str, ...] = ("sentence",),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Choose weights, fit both calibrators and the threshold; returns (manifest section, report)."""
+    """Choose weights, fit the calibrators and the thresholds; returns (manifest section, report). ``hard_negatives``
+    (keys of ``HARD_NEGATIVES``; empty: none) are the answer-removed reads the ``own`` calibrator is also fitted on."""
     every = run_setting(squad_file, reader, cache, mode=mode, k=k, progress=progress)
     partial = run_setting(
         squad_file, reader, cache, range(absent_from), range(tune_articles), mode=mode, k=k, progress=progress
@@ -156,11 +258,31 @@ def calibrate(
     reader_cal.meta["threshold"] = choose_threshold(
         p_reader[reader_train.impossible], p_reader[reader_train.right & ~reader_train.impossible]
     )
-    own_train = tops(own_paragraph_items(tune), weights, OWN_FEATURES, weights.margin)
+    # the answer-removed reads (1-24 and 25+) are made even when the calibrator is not fitted on them, to report on
+    kinds = hard_negatives or ("sentence",)
+    own_tops = tops(own_paragraph_items(tune), weights, OWN_FEATURES, weights.margin)
+    hard_tops = tops(hard_negative_items(tune, reader, cache, kinds, progress), weights, OWN_FEATURES, weights.margin)
+    own_train = _join(own_tops, hard_tops) if hard_negatives else own_tops
     own_cal = _fit(own_train, OWN_FEATURES)
-    own_cal.meta.update({"margin_weight": weights.margin, "threshold": OWN_THRESHOLD})
+    own_tops.p, hard_tops.p = own_cal.predict(own_tops.x), own_cal.predict(hard_tops.x)
+    answerable = ~own_tops.impossible
+    own_threshold_ = (
+        own_threshold(own_tops.p[answerable], own_tops.f1[answerable], hard_tops.p) if hard_negatives else OWN_THRESHOLD
+    )
+    own_cal.meta.update({"margin_weight": weights.margin, "threshold": own_threshold_})
     own_test = tops(own_paragraph_items(held), weights, OWN_FEATURES, weights.margin)
     own_test.p = own_cal.predict(own_test.x)
+    hard_held = tops(hard_negative_items(held, reader, cache, kinds, progress), weights, OWN_FEATURES, weights.margin)
+    hard_held.p = own_cal.predict(hard_held.x)
+    own_present = ~own_test.impossible
+
+    def mix(p_answerable, f1_answerable, p_negative, threshold):
+        return {
+            "threshold": threshold,
+            "f1_with_abstention (50/50)": mix_f1(p_answerable, f1_answerable, p_negative, threshold),
+            "abstained_negative": round(float((p_negative < threshold).mean()), 4) if len(p_negative) else None,
+            "right_kept": round(float((p_answerable[f1_answerable >= 0.5] >= threshold).mean()), 4),
+        }
 
     fitted_on = f"{Path(squad_file).name} articles 1-{tune_articles} (open-book, {mode}, k={k}; 1-{absent_from} indexed for absent answers)"
     for cal in (retrieval_cal, reader_cal):
@@ -168,6 +290,7 @@ def calibrate(
     own_cal.meta["fitted_on"] = (
         f"{Path(squad_file).name} articles 1-{tune_articles}, each question with its own paragraph and with another "
         "paragraph of its article holding none of its answers"
+        + (f"; and with its own paragraph, the answer removed ({', '.join(hard_negatives)})" if hard_negatives else "")
     )
     section = {
         "threshold": threshold,
@@ -196,7 +319,19 @@ def calibrate(
         "all": score_weights(matrices, weights, np.arange(len(every))),
         f"own paragraph or another of its article, articles {tune_articles + 1}+": {
             "calibration": calibration(own_test.p, own_test.right & ~own_test.impossible),
-            "at_threshold": abstention(own_test, OWN_THRESHOLD),
+            "at_threshold": abstention(own_test, own_threshold_),
+        },
+        "own threshold": own_threshold_,
+        f"own paragraph or the answer removed ({', '.join(kinds)}; 50/50), articles 1-{tune_articles}": mix(
+            own_tops.p[answerable], own_tops.f1[answerable], hard_tops.p, own_threshold_
+        ),
+        f"own paragraph or the answer removed ({', '.join(kinds)}; 50/50), articles {tune_articles + 1}+": {
+            **mix(own_test.p[own_present], own_test.f1[own_present], hard_held.p, own_threshold_),
+            "negatives": len(hard_held.p),
+            "curve": [
+                mix(own_test.p[own_present], own_test.f1[own_present], hard_held.p, t)
+                for t in np.round(np.arange(0.05, 1.0, 0.05), 2)
+            ],
         },
         "incumbent": {"margin": incumbent.margin, "retrieval": incumbent.retrieval, "f1 1-24": incumbent_f1},
         "calibrator_weights": dict(zip(HYBRID_FEATURES, [round(float(v), 3) for v in retrieval_cal.weights])),
