@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from openbook.evaluation.calibrate import answer_removed, mix_f1, own_threshold, sentences, span_removed
+from openbook.evaluation.calibrate import answer_removed, entity_swapped, mix_f1, own_threshold, sentences, span_removed
 from openbook.evaluation.squad import SquadQuestion
 
 CONTEXT = (
@@ -66,3 +66,16 @@ def test_threshold_maximises_f1_on_a_50_50_mix():
     t = own_threshold(p_answerable, f1, p_negative)
     assert 0.7 < t <= 0.8  # abstains on every negative, answers both right answers
     assert mix_f1(p_answerable, f1, p_negative, t) == round(100 * (0.5 * 2 / 3 + 0.5), 2)
+
+
+def test_entity_swap_takes_a_name_of_the_article_that_the_paragraph_lacks():
+    q = SquadQuestion("q7", "When did the Normans conquer England?", CONTEXT, "Normans", ["1066"], [CONTEXT.index("1066")])
+    others = ["The Vikings settled in Iceland. Harold fought at Hastings in 1066."]
+    swapped = entity_swapped(q, others)
+    assert swapped is not None and swapped != q.question
+    before, after = q.question.split(), swapped.split()
+    assert len(before) == len(after) and sum(a != b for a, b in zip(before, after)) == 1
+    new = next(b for a, b in zip(before, after) if a != b).strip("?")
+    assert new in {"Vikings", "Iceland", "Harold", "Hastings"} and new.lower() not in CONTEXT.lower()
+    assert entity_swapped(q, []) is None  # nothing to swap in
+    assert entity_swapped(SquadQuestion("q8", "what is it?", CONTEXT, "t", ["x"], [0]), others) is None
