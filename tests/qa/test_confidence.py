@@ -135,3 +135,20 @@ def test_agreement_and_sentence_features():
     assert row["sentence_overlap"] == pytest.approx(1.0)  # "capital", "France" in "The capital of France is Paris."
     assert row["answer_in_question"] == 0.0 and row["retrieval_gap"] == pytest.approx(0.5) and row["q_what"] == 1.0
     assert dict(zip(names, x[1]))["agree_passages"] == 1.0
+
+
+def test_question_names_missing_from_the_passage_and_the_sentence():
+    """The question names France and 1990: the passage holds France (not in the answer's sentence) but not 1990."""
+    from types import SimpleNamespace as NS
+
+    from openbook.qa.confidence import QUESTION_FEATURES, features
+
+    texts = ["France is in Europe. Its capital is Paris."]
+    hits = [NS(score=1.0, scores={})]
+    start = texts[0].index("Paris")
+    paris = NS(text="Paris", score=5.0, span_score=5.0, no_answer_score=0.0, retrieval_score=1.0, retrieval_rank=1,
+               start=start, end=start + 5)
+    x = features("What was the capital of France in 1990?", [paris], [paris], hits, texts, [0], [0], QUESTION_FEATURES)
+    assert dict(zip(QUESTION_FEATURES, x[0])) == {"names_missing": 0.5, "names_off_sentence": 1.0}
+    x = features("what is the capital?", [paris], [paris], hits, texts, [0], [0], QUESTION_FEATURES)
+    assert x.tolist() == [[0.0, 0.0]]  # no names asked about: nothing missing

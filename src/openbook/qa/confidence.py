@@ -69,9 +69,13 @@ EXTRA_FEATURES = (
     "answer_digits",
     "answer_capital",
 )
+# the share of the question's names and numbers (a capitalised word not opening it, a word with a digit) that the
+# answer's passage / the answer's sentence lacks: a question about something the passage does not mention
+QUESTION_FEATURES = ("names_missing", "names_off_sentence")
 # what ``openbook eval calibrate`` fits: every feature for hybrid search, the reader's own (and the question's) else
 HYBRID_FEATURES = RETRIEVAL_FEATURES + EXTRA_FEATURES
 OWN_FEATURES = READER_FEATURES + tuple(n for n in EXTRA_FEATURES if n != "retrieval_gap")
+OWN_PARAGRAPH_FEATURES = OWN_FEATURES + QUESTION_FEATURES
 # features whose effect is fitted piecewise-linear (hinges at their quintiles)
 HINGED = (
     "margin",
@@ -204,6 +208,8 @@ def features(
         "q_why_how": float(bool(_WHY_HOW_QUESTION.search(question)) and not _COUNT_QUESTION.search(question)),
     }
     index_of = {id(c): j for j, c in enumerate(candidates)}
+    asks_names = any(n in QUESTION_FEATURES for n in names)
+    q_names = _question_names(question) if asks_names else set()
     rows = []
     for i, a in enumerate(answers):
         own = fused(a)
@@ -264,8 +270,22 @@ def features(
                     "answer_capital": float(a.text[:1].isupper()),
                 }
             )
+        if asks_names:
+            sentence_terms = _terms(_sentence(text, a.start, a.end))
+            values["names_missing"] = len(q_names - _terms(text)) / len(q_names) if q_names else 0.0
+            values["names_off_sentence"] = len(q_names - sentence_terms) / len(q_names) if q_names else 0.0
         rows.append([values[n] for n in names])
     return np.asarray(rows, dtype=np.float64)
+
+
+def _question_names(question: str) -> set[str]:
+    """Stems of the question's names and numbers: words with a digit, capitalised words other than the first."""
+    words = _WORD.findall(question)
+    return {
+        _stem(w.lower())
+        for i, w in enumerate(words)
+        if any(ch.isdigit() for ch in w) or (i > 0 and w[:1].isupper() and len(w) > 1)
+    }
 
 
 def _sentence(text: str, start: int, end: int) -> str:
