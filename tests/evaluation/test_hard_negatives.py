@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from openbook.evaluation.calibrate import answer_removed, entity_swapped, mix_f1, own_threshold, sentences, span_removed
@@ -22,7 +24,7 @@ def _question(answer: str, question: str = "Who led the Norse raiders?") -> Squa
 def test_sentences_tile_the_text():
     spans = sentences(CONTEXT)
     assert "".join(CONTEXT[a:b] for a, b in spans) == CONTEXT
-    assert all(a < b for a, b in spans) and all(b == c for (_, b), (c, _) in zip(spans, spans[1:]))
+    assert all(a < b for a, b in spans) and all(b == c for (_, b), (c, _) in itertools.pairwise(spans))
     texts = [CONTEXT[a:b].strip() for a, b in spans]
     assert texts[1] == "They descended from Norse raiders led by Rollo."
     assert texts[2].endswith('("the Norman age").')  # a closing quote and bracket stay with their sentence

@@ -55,7 +55,7 @@ from openbook.evaluation.qa import (
 )
 from openbook.evaluation.signals import Asked, PairCache, Setting
 from openbook.evaluation.squad import SquadQuestion
-from openbook.qa.confidence import HINGED, HYBRID_FEATURES, OWN_FEATURES, OWN_PARAGRAPH_FEATURES, Calibrator, fit
+from openbook.qa.confidence import HINGED, HYBRID_FEATURES, OWN_FEATURES, Calibrator, fit
 from openbook.qa.rerank import DEFAULT_WEIGHTS, Weights
 from openbook.reading.reader import Reader
 from openbook.types import Passage, SearchResult
