@@ -135,6 +135,34 @@ def test_sharding_refuses_a_used_target_and_a_missing_source(indexes, tmp_path):
         split_index(root / "base", tmp_path / "new", 0)
 
 
+def test_a_split_that_fails_or_is_interrupted_leaves_no_half_made_index(indexes, tmp_path, monkeypatch):
+    from openbook.retrieval.indexer import Indexer
+
+    root, _ = indexes
+    before = sorted(p.name for p in (root / "base").iterdir())
+    calls = []
+    remove = Indexer.remove
+
+    def failing(self, ids):
+        calls.append(len(ids))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the second shard, after the first was complete
+        return remove(self, ids)
+
+    monkeypatch.setattr(Indexer, "remove", failing)
+    with pytest.raises(KeyboardInterrupt):
+        split_index(root / "base", tmp_path / "split", 2)
+    assert len(calls) == 2
+    assert list(tmp_path.iterdir()) == []  # neither the target nor the folder it was built in
+    assert sorted(p.name for p in (root / "base").iterdir()) == before
+    monkeypatch.setattr(Indexer, "remove", remove)
+    report = split_index(root / "base", tmp_path / "split", 2)  # the same name works afterwards
+    source = Index.open(root / "base")
+    assert sum(s["documents"] for s in report.shards) == source.count_documents() > 0
+    source.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["split"]
+
+
 def test_shard_info_and_search_from_the_command_line(indexes, tmp_path):
     import os
     import subprocess

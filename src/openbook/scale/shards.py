@@ -30,11 +30,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import shutil
 import sqlite3
+import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,12 +98,22 @@ class ShardReport:
     seconds: float = 0.0
 
 
-def _new_target(target: Path, shards: int) -> None:
+@contextmanager
+def _new_target(target: Path, shards: int) -> Iterator[Path]:
+    """A new folder beside ``target`` to build the shards in, moved to ``target`` (absent or an empty folder) once
+    complete: a split that fails or is interrupted removes it (openbook made it) and leaves no half-made index."""
     if shards < 1:
         raise OpenbookError(f"--shards must be at least 1, not {shards}")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise OpenbookError(f"{target} exists and is not an empty folder: shard into a new index name")
-    target.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    try:
+        yield work
+        os.replace(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def _write_manifest(target: Path, shards: int, model: dict[str, Any], source: str) -> None:
@@ -126,25 +139,29 @@ def split_index(source: str | Path, target: str | Path, shards: int) -> ShardRep
     out = resolve_index(target)
     if out.resolve() == src.path.resolve():
         raise OpenbookError("shard into a new index name, not the source itself")
-    _new_target(out, shards)
     doc_ids = [r[0] for r in src.store.conn.execute("SELECT id FROM documents ORDER BY id")]
     report = ShardReport(out.name)
-    for n in range(shards):
-        folder = out / f"shard-{n}"
-        folder.mkdir()
-        shutil.copyfile(src.path / INDEX_MANIFEST, folder / INDEX_MANIFEST)
-        copy = sqlite3.connect(folder / "store.sqlite")
-        src.store.conn.backup(copy)  # one consistent snapshot of the source's log: rows, FTS5, vectors
-        copy.close()
-        shard = Index.open(folder)  # its FAISS is rebuilt from the stored vectors (no checkpoint file was copied)
-        Indexer(shard).remove([d for d in doc_ids if shard_of(d, shards) != n])
-        shard.refresh()
-        report.shards.append(
-            {"shard": folder.name, "documents": shard.count_documents(), "passages": shard.count_passages()}
-        )
-        shard.close()
-    _write_manifest(out, shards, src.model, str(src.path))
-    src.close()
+    try:
+        with _new_target(out, shards) as work:
+            for n in range(shards):
+                folder = work / f"shard-{n}"
+                folder.mkdir()
+                shutil.copyfile(src.path / INDEX_MANIFEST, folder / INDEX_MANIFEST)
+                copy = sqlite3.connect(folder / "store.sqlite")
+                src.store.conn.backup(copy)  # one consistent snapshot of the source's log: rows, FTS5, vectors
+                copy.close()
+                shard = Index.open(folder)  # FAISS rebuilt from the stored vectors (no checkpoint file was copied)
+                try:
+                    Indexer(shard).remove([d for d in doc_ids if shard_of(d, shards) != n])
+                    shard.refresh()
+                    report.shards.append(
+                        {"shard": folder.name, "documents": shard.count_documents(), "passages": shard.count_passages()}
+                    )
+                finally:
+                    shard.close()
+            _write_manifest(work, shards, src.model, str(src.path))
+    finally:
+        src.close()
     report.seconds = time.perf_counter() - start
     return report
 
@@ -160,17 +177,18 @@ def split_encoded(folder: str | Path, target: str | Path, shards: int, model: st
     if not hasattr(Retriever, "add_encoded"):
         raise OpenbookError("this openbook cannot index precomputed vectors (Retriever.add_encoded is missing)")
     out = resolve_index(target)
-    _new_target(out, shards)
     report = ShardReport(out.name)
-    for n in range(shards):
-        retriever = Retriever(out / f"shard-{n}", model=model or _model_for(encoded.model))
-        items = (item for item in iter_encoded(encoded) if shard_of(item[0].id, shards) == n)
-        retriever.add_encoded(items, encoded.model)
-        index = retriever.index
-        report.shards.append(
-            {"shard": f"shard-{n}", "documents": index.count_documents(), "passages": index.count_passages()}
-        )
-    _write_manifest(out, shards, encoded.model, str(encoded.path))
+    with _new_target(out, shards) as work:
+        for n in range(shards):
+            retriever = Retriever(work / f"shard-{n}", model=model or _model_for(encoded.model))
+            items = (item for item in iter_encoded(encoded) if shard_of(item[0].id, shards) == n)
+            retriever.add_encoded(items, encoded.model)
+            index = retriever.index
+            report.shards.append(
+                {"shard": f"shard-{n}", "documents": index.count_documents(), "passages": index.count_passages()}
+            )
+            index.close()
+        _write_manifest(work, shards, encoded.model, str(encoded.path))
     report.seconds = time.perf_counter() - start
     return report
 
