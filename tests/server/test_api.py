@@ -328,6 +328,19 @@ def test_models_that_fail_to_load_give_503_with_the_reason(corpus_index, tmp_pat
         assert client.post("/ask", json={"question": "x"}).status_code == 503
 
 
+def test_a_retriever_model_that_fails_to_load_is_one_log_line_per_side(corpus_index, tmp_path, caplog):
+    app = create_app(ServerSettings(index=corpus_index, retriever=str(tmp_path / "no-such-model")))
+    with caplog.at_level("ERROR", logger="openbook"), TestClient(app) as client:
+        for _ in range(200):
+            writer_said = [r for r in caplog.records if "writer" in r.getMessage()]
+            if writer_said and "loading" not in client.get("/ready").json()["error"]:
+                break
+            threading.Event().wait(0.05)
+        assert client.get("/ready").status_code == 503
+    assert len(writer_said) == 1 and "no-such-model" in writer_said[0].getMessage()
+    assert writer_said[0].exc_info is None  # a one-line reason, no traceback
+
+
 def test_openapi_and_docs_work_offline(client):
     spec = client.get("/openapi.json").json()
     assert {"/ask", "/search", "/documents", "/documents/{doc_id}", "/info", "/health", "/ready"} <= set(spec["paths"])

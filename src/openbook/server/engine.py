@@ -201,7 +201,9 @@ class WriterSide:
             return  # read-only here: no encoder to load
         try:
             self.retriever.embedder  # noqa: B018 - loads the passage encoder now rather than at the first upload
-        except Exception:
+        except OpenbookError as exc:  # said again, in one line, to the first upload
+            log.error("openbook serve: the writer could not load its encoder: %s", exc)
+        except Exception:  # logged here with its traceback, never sent to a client
             log.exception("openbook serve: the writer could not open the index")
 
     def add_documents(self, docs: list[Document]) -> dict[str, Any]:
