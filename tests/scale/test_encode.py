@@ -124,3 +124,24 @@ def test_reading_back_refuses_a_folder_with_a_missing_passage(tmp_path, pyarrow,
         list(iter_encoded(open_encoded(tmp_path / "out")))
     with pytest.raises(OpenbookError, match="no .parquet files"):
         open_encoded(tmp_path)
+
+
+def test_the_command_line_takes_batch_rows_and_refuses_a_bad_one_in_one_line(tmp_path, vocab):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "openbook.cli", "encode", str(CORPUS), "--ray", "local"]
+    bad = subprocess.run(
+        [*cmd, "--out", str(tmp_path / "bad"), "--batch-rows", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == ["error: batch_rows must be at least 1, not 0"]
+    assert not (tmp_path / "bad").exists()
+    shown = subprocess.run([*cmd[:4], "--help"], capture_output=True, text=True, env=env, timeout=300, check=True)
+    assert "--batch-rows" in shown.stdout

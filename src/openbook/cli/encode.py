@@ -25,6 +25,9 @@ def encode(
     ] = None,
     actors: Annotated[int, typer.Option(help="Encoder actors on Ray (each loads the model once).")] = 1,
     cpus_per_actor: Annotated[int, typer.Option(help="CPUs (and inference threads) of each actor.")] = 1,
+    batch_rows: Annotated[
+        int, typer.Option(help="Passages per Ray block: each actor length-sorts a block and encodes it in batches.")
+    ] = 256,
     retriever: Annotated[
         str | None, typer.Option("--retriever", help="Retriever model (default: the default).")
     ] = None,
@@ -38,7 +41,7 @@ def encode(
 
     model = resolve_model(retriever, DEFAULT_RETRIEVER)
     with display.progress_bar(enabled=not json_out and ray is None) as update:
-        report = run(paths, out, model, passage_tokens, ray, actors, cpus_per_actor, progress=update)
+        report = run(paths, out, model, passage_tokens, ray, actors, cpus_per_actor, batch_rows, progress=update)
     if json_out:
         display.print_json(asdict(report))
         return

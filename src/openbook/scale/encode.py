@@ -226,6 +226,8 @@ def encode(
     """
     if passage_tokens is not None and not 8 <= passage_tokens <= 382:
         raise OpenbookError(f"--passage-tokens must be from 8 to 382, not {passage_tokens}")
+    if batch_rows < 1:  # before the output folder is made
+        raise OpenbookError(f"batch_rows must be at least 1, not {batch_rows}")
     start = time.perf_counter()
     out = Path(out)
     files = document_files(paths)
