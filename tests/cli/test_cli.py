@@ -168,15 +168,14 @@ def test_interactive_ask_applies_where_to_every_question(tmp_path, vocab):
     env = {**os.environ, "OPENBOOK_INDEXES": str(indexes), "OPENBOOK_HISTORY": str(tmp_path / "history")}
     questions = "Who made the first vaccine?\nWhat causes tides?\nWhy does bread rise?\n:quit\n"
     args = ["ask", "--index", "notes", "--json", "-n", "1", "-k", "4"]
-    session = subprocess.run(
-        [sys.executable, "-m", "openbook.cli", *args, "--where", "topic in cooking,history"],
-        check=False,
-        input=questions,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+
+    def interactive(*extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "openbook.cli", *args, *extra]
+        return subprocess.run(
+            command, check=False, input=questions, capture_output=True, text=True, env=env, timeout=300
+        )
+
+    session = interactive("--where", "topic in cooking,history")
     assert session.returncode == 0, session.stderr
     banner, *replies = session.stdout.split("openbook> ")
     assert banner.count("topic in cooking,history") == 1 and session.stdout.count("topic in cooking,history") == 1
@@ -184,14 +183,6 @@ def test_interactive_ask_applies_where_to_every_question(tmp_path, vocab):
     assert [a["question"] for a in asked] == questions.splitlines()[:3]
     found = [a["answers"][0]["passage"]["doc_id"] for a in asked]
     assert set(found) <= {"bread", "printing"} and found[2] == "bread"
-    plain = subprocess.run(
-        [sys.executable, "-m", "openbook.cli", *args],
-        check=False,
-        input=questions,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    plain = interactive()
     unfiltered = [json.loads(r) for r in plain.stdout.split("openbook> ")[1:] if r.strip()]
     assert [a["answers"][0]["passage"]["doc_id"] for a in unfiltered][:2] == ["vaccines", "tides"]

@@ -324,19 +324,29 @@ def calibrate(
     kinds = threshold_negatives
     report_kinds = report_negatives or kinds
     own_tops = tops(own_paragraph_items(tune), weights, own_features, weights.margin)
-    fit_tops = tops(hard_negative_items(tune, reader, cache, hard_negatives, progress), weights, own_features, weights.margin)
-    hard_tops = tops(hard_negative_items(tune, reader, cache, kinds, progress), weights, own_features, weights.margin)
+    fit_tops = tops(
+        hard_negative_items(tune, reader, cache, hard_negatives, progress), weights, own_features, weights.margin
+    )
+    hard_tops = (  # the threshold's negatives: the fitted ones again unless others are asked for
+        fit_tops
+        if tuple(kinds) == tuple(hard_negatives)
+        else tops(hard_negative_items(tune, reader, cache, kinds, progress), weights, own_features, weights.margin)
+    )
     own_train = _join(own_tops, fit_tops) if hard_negatives else own_tops
     own_cal = _fit(own_train, own_features)
     own_tops.p, hard_tops.p = own_cal.predict(own_tops.x), own_cal.predict(hard_tops.x)
     answerable = ~own_tops.impossible
     own_threshold_ = (
-        own_threshold(own_tops.p[answerable], own_tops.f1[answerable], hard_tops.p) if threshold_negatives else OWN_THRESHOLD
+        own_threshold(own_tops.p[answerable], own_tops.f1[answerable], hard_tops.p)
+        if threshold_negatives
+        else OWN_THRESHOLD
     )
     own_cal.meta.update({"margin_weight": weights.margin, "threshold": own_threshold_})
     own_test = tops(own_paragraph_items(held), weights, own_features, weights.margin)
     own_test.p = own_cal.predict(own_test.x)
-    hard_held = tops(hard_negative_items(held, reader, cache, report_kinds, progress), weights, own_features, weights.margin)
+    hard_held = tops(
+        hard_negative_items(held, reader, cache, report_kinds, progress), weights, own_features, weights.margin
+    )
     hard_held.p = own_cal.predict(hard_held.x)
     own_present = ~own_test.impossible
 
@@ -359,7 +369,10 @@ def calibrate(
     )
     section = {
         "threshold": threshold,
-        "weights": {mode: {"margin": weights.margin, "retrieval": weights.retrieval}, "reader": {"margin": weights.margin, "retrieval": 0.0}},
+        "weights": {
+            mode: {"margin": weights.margin, "retrieval": weights.retrieval},
+            "reader": {"margin": weights.margin, "retrieval": 0.0},
+        },
         "calibrators": {"retrieval": retrieval_cal.to_dict(), "reader": reader_cal.to_dict(), "own": own_cal.to_dict()},
         "fitted_on": fitted_on,
         "right": "F1 >= 0.5 against the gold answers",
@@ -375,7 +388,10 @@ def calibrate(
             for (l, w, _, _), f in zip(trials, [score_weights(matrices, w, tune_rows)["f1"] for w in contenders])
         ],
         "threshold": threshold,
-        f"articles 1-{tune_articles}": {**score_weights(matrices, weights, tune_rows), "at_threshold": abstention(train, threshold)},
+        f"articles 1-{tune_articles}": {
+            **score_weights(matrices, weights, tune_rows),
+            "at_threshold": abstention(train, threshold),
+        },
         f"articles {tune_articles + 1}+": {
             **score_weights(matrices, weights, held_rows),
             "calibration": calibration(test.p, test.right),
@@ -425,4 +441,3 @@ def record(reader: Reader, section: dict[str, Any]) -> Path:
         raise OpenbookError(f"no {MANIFEST} in {reader.folder} to record the calibrator in")
     reader.manifest.confidence = section
     return reader.manifest.save(reader.folder)
-

@@ -108,7 +108,9 @@ _COUNT_QUESTION = re.compile(r"\bhow (many|much|long|old|far|large|big|tall|high
 _WHY_HOW_QUESTION = re.compile(r"\b(why|how)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 _NUMBER_WORDS = frozenset(
-    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million", "billion", "half", "century", "decade", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred thousand "
+    "million billion half century decade january february march april may june july august september october "
+    "november december".split()
 )
 
 

@@ -319,8 +319,6 @@ def _encode_ray(
     and ``out`` writable by all (a shared filesystem)."""
     if actors < 1 or cpus_per_actor < 1:
         raise OpenbookError("--actors and --cpus-per-actor must be at least 1")
-    if batch_rows < 1:
-        raise OpenbookError(f"batch_rows must be at least 1, not {batch_rows}")
     connect(address)
     from ray.data import DataContext
 
