@@ -133,61 +133,82 @@ def time_it(args) -> None:
     from cascade_signals import dev_index
 
     from openbook.evaluation.squad import f1, load_squad
+    from openbook.qa.cascade import Cascade
     from openbook.qa.pipeline import OpenBook
 
     retriever = dev_index(args.squad)
     full = OpenBook(retriever=retriever, k=5, read_all=True)
     cascade = OpenBook(retriever=retriever, reader=full.reader, k=5)  # the default: the cascade tuned for its weights
+    sides = {"read all five": full, "cascade": cascade}
+    for spec in args.also:  # LEAD:MOST[:WINDOW], the default cascade's other fields
+        lead, most, *window = spec.split(":")
+        rule = Cascade(
+            first=1,
+            lead=float(lead),
+            most=int(most),
+            window=int(window[0]) if window else None,
+            weights=cascade.cascade.weights,
+        )
+        sides[f"cascade {spec}"] = OpenBook(retriever=retriever, reader=full.reader, k=5, cascade=rule)
     questions = load_squad(args.squad)
     random.Random(0).shuffle(questions)
     questions = questions[: args.questions]
     for q in questions[:10]:  # the first question pays for the first inference of each model
-        full.ask(q.question)
-        cascade.ask(q.question)
+        for side in sides.values():
+            side.ask(q.question)
     if not args.cold:  # every batch shape a question meets, run once, as a server or an interactive session does
         cascade.warm_up()
     host = machine()
-    read_before = cascade.passages_read
-    sides = {"read all five": full, "cascade": cascade}
+    read_before = {name: side.passages_read for name, side in sides.items()}
     ms: dict[str, list[float]] = {s: [] for s in sides}
     scores: dict[str, list[float]] = {s: [] for s in sides}
-    same = 0
+    same = dict.fromkeys(sides, 0)
+    names = list(sides)
     for i, q in enumerate(questions):
         tops = {}
-        for name in list(sides) if i % 2 == 0 else list(sides)[::-1]:
+        for name in names[i % len(names) :] + names[: i % len(names)]:  # each side first in turn
             began = time.perf_counter()
             answers = sides[name].ask(q.question)
             ms[name].append(1000 * (time.perf_counter() - began))
             tops[name] = answers[0].text if answers else ""
             scores[name].append(f1(tops[name], q.answers))
-        same += tops["read all five"] == tops["cascade"]
+        for name in names:
+            same[name] += tops[name] == tops["read all five"]
         if (i + 1) % 50 == 0 or i + 1 == len(questions):
-            report(host, i + 1, retriever.mode, cascade, ms, scores, same, read_before, not args.cold)
+            report(args.out, host, i + 1, retriever.mode, sides, ms, scores, same, read_before, not args.cold)
 
 
-def report(host, n, mode, cascade, ms, scores, same, read_before, warmed) -> None:
-    """Write benchmarks/results/cascade.json from the first ``n`` questions asked."""
-    rule = cascade.cascade
+def report(out, host, n, mode, sides, ms, scores, same, read_before, warmed) -> None:
+    """Write benchmarks/results/OUT.json from the first ``n`` questions asked."""
+
+    def rule(side) -> dict:
+        c = side.cascade
+        return {"first": c.first, "lead": c.lead, "margin": c.margin, "most": c.most, "window": c.window}
+
     result = {
         "machine": host,
         "load_average_at_last_write": [round(x, 2) for x in os.getloadavg()],
         "questions": n,
         "mode": mode,
         "warmed_up": warmed,
-        "cascade": {"first": rule.first, "lead": rule.lead, "margin": rule.margin, "most": rule.most},
+        "cascade": rule(sides["cascade"]),
         "sides": {
             name: {
                 **latency_summary(ms[name], 1),
                 "mean_ms": round(statistics.fmean(ms[name]), 1),
                 "f1": round(100 * statistics.fmean(scores[name]), 2),
+                "same_top_answer_as_read_all": round(same[name] / n, 3),
+                "passages_read_mean": round((sides[name].passages_read - read_before[name]) / n, 3),
+                **({} if name == "read all five" else {"rule": rule(sides[name])}),
             }
             for name in ms
         },
-        "same_top_answer": round(same / n, 3),
-        "cascade_passages_read_mean": round((cascade.passages_read - read_before) / n, 3),
     }
-    write_result("cascade", result)
-    print(json.dumps(result["sides"]), result["same_top_answer"], result["cascade_passages_read_mean"], flush=True)
+    write_result(out, result)
+    print(
+        json.dumps({k: {m: v[m] for m in ("p50_ms", "p95_ms", "f1") if m in v} for k, v in result["sides"].items()}),
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -199,6 +220,8 @@ def main() -> None:
     m.add_argument("--squad", type=Path, default=SQUAD_DEV)
     m.add_argument("--questions", type=int, default=500)
     m.add_argument("--cold", action="store_true", help="no warm-up: each batch shape's first run falls on a question")
+    m.add_argument("--also", nargs="*", default=[], help="other cascades, LEAD:MOST[:WINDOW], timed alongside")
+    m.add_argument("--out", default="cascade", help="benchmarks/results/OUT.json")
     args = parser.parse_args()
     tune(args) if args.command == "tune" else time_it(args)
 

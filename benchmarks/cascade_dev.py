@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from cascade_signals import dev_index
-from common import RESULTS, SQUAD_DEV, write_result
+from common import SQUAD_DEV, write_result
 
 from openbook.evaluation.signals import PairCache
 from openbook.evaluation.squad import load_squad
@@ -78,9 +78,11 @@ def read(args) -> None:
                 hits[i] = found
         texts = []
         for i in chunk:
-            for h in hits[i]:
+            for rank, h in enumerate(hits[i]):
                 text = h.passage.text
                 if args.command == "windows":
+                    if rank < args.from_rank - 1:
+                        continue
                     a, b = evidence_window(questions[i].question, text, reader.tokenizer, args.tokens)
                     if (a, b) == (0, len(text)):
                         continue  # the whole passage: ``read`` reads it
@@ -176,7 +178,7 @@ def summary(pre: Prefixes, read: np.ndarray, rows: np.ndarray) -> dict:
     pick = read[rows] - 1
     tokens = pre.tokens[rows, pick]
     return {
-        "questions": int(len(rows)),
+        "questions": len(rows),
         "exact_match": round(100 * float(pre.em[rows, pick].mean()), 2),
         "f1": round(100 * float(pre.f1[rows, pick].mean()), 2),
         "passages_read_mean": round(float(read[rows].mean()), 3),
@@ -186,12 +188,13 @@ def summary(pre: Prefixes, read: np.ndarray, rows: np.ndarray) -> dict:
     }
 
 
-def retune(pre: Prefixes, weights, tune_rows: np.ndarray, slack: float):
+def retune(pre: Prefixes, weights, tune_rows: np.ndarray, slack: float, full: float | None = None):
     """The cheapest cascade (p95 then mean tokens read on ``tune_rows``) whose F1 there is within ``slack`` of
-    reading all ``K``; the grid of ``benchmarks/cascade.py tune`` for a first passage, on this cache."""
+    reading all ``K`` (``full``: that F1, when ``pre`` reads another unit); the grid of ``benchmarks/cascade.py tune``
+    for a first passage, on this cache."""
     from openbook.qa.cascade import Cascade
 
-    full = 100 * pre.f1[tune_rows, K - 1].mean()
+    full = 100 * pre.f1[tune_rows, K - 1].mean() if full is None else full
     lead0 = pre.fused[tune_rows, 0] - weights.retrieval * pre.ret[tune_rows, 1]
     best = None
     for lead in np.quantile(lead0[np.isfinite(lead0)], np.linspace(0, 1, 81)):
@@ -279,26 +282,51 @@ def score(args) -> None:
         },
     }
     if args.windows and (args.windows / "pairs.pkl").is_file():
-        windows = PairCache(args.windows / "pairs.pkl")
-        tok = reader.tokenizer
-        sample = [r for r, i in enumerate(rows) if _has_windows(questions[i], hits[i], tok, args.tokens, whole, windows)]
-        sub = [rows[r] for r in sample]
-        ws = {"questions": len(sub), "window_tokens": args.tokens}
-        for name, units in UNITS.items():
-            p = prefixes(questions, hits, sub, units, weights, whole, windows, reader.tokenizer, args.tokens)
-            every_sub = np.arange(len(sub))
-            ws[f"read all five, {name}"] = summary(p, np.full(len(sub), K), every_sub)
-            ws[f"cascade, {name}"] = summary(p, simulate(p, cascade, weights), every_sub)
-        result["evidence_windows_sample"] = ws
+        result["evidence_windows"] = _windows_result(args, questions, hits, rows, weights, whole, reader, pre, cascade)
     write_result(args.out, result)  # benchmarks/results/OUT.json
     print(json.dumps(result, indent=1))
 
 
-def _has_windows(q, found, tokenizer, tokens, whole, windows) -> bool:
+def _windows_result(args, questions, hits, rows, weights, whole, reader, pre, cascade) -> dict:
+    """Every question whose windows were read for the units of ``--units``: read all five and the cascade with windows,
+    and (``--retune``) the cascade retuned for windows against reading all five whole passages."""
+    windows = PairCache(args.windows / "pairs.pkl")
+    tok = reader.tokenizer
+    units = UNITS[args.units]
+    sample = [
+        r for r, i in enumerate(rows) if _has_windows(questions[i], hits[i], units, tok, args.tokens, whole, windows)
+    ]
+    sub = [rows[r] for r in sample]
+    print(f"{len(sub)} questions have their windows read ({args.units}, {args.tokens} tokens)", flush=True)
+    p = prefixes(questions, hits, sub, units, weights, whole, windows, tok, args.tokens)
+    whole_sub = Prefixes(*(getattr(pre, f)[sample] for f in ("fused", "margin", "em", "f1", "tokens", "ret")))
+    titles = {t: n for n, t in enumerate(dict.fromkeys(q.title for q in questions))}
+    article = np.array([titles[questions[i].title] for i in sub])
+    at = np.arange(len(sub))
+    tune = np.flatnonzero(article < 24)
+    out = {"questions": len(sub), "window_tokens": args.tokens, "units": args.units}
+    out["read all five, whole"] = summary(whole_sub, np.full(len(sub), K), at)
+    out["cascade, whole"] = summary(whole_sub, simulate(whole_sub, cascade, weights), at)
+    out[f"read all five, {args.units}"] = summary(p, np.full(len(sub), K), at)
+    out[f"cascade, {args.units}"] = summary(p, simulate(p, cascade, weights), at)
+    if args.retune:
+        full = 100 * whole_sub.f1[tune, K - 1].mean()
+        c = retune(p, weights, tune, args.slack, full)
+        print(f"retuned with windows: {c}", flush=True)
+        out["retuned"] = {"first": c.first, "lead": c.lead, "margin": c.margin, "most": c.most}
+        for name, part in (("all", at), ("articles 1-24", tune), ("articles 25-48", np.flatnonzero(article >= 24))):
+            out[f"retuned cascade, {args.units}, {name}"] = summary(p, simulate(p, c, weights), part)
+            out[f"read all five, whole, {name}"] = summary(whole_sub, np.full(len(sub), K), part)
+    return out
+
+
+def _has_windows(q, found, units, tokenizer, tokens, whole, windows) -> bool:
     from openbook.reading.window import evidence_window
 
-    for h in found:
-        a, b = evidence_window(q.question, h.passage.text, tokenizer, tokens)
+    for h, unit in zip(found, units):
+        a, b = (
+            evidence_window(q.question, h.passage.text, tokenizer, tokens) if unit == "e" else (0, len(h.passage.text))
+        )
         key = _pair_key(q.question, h.passage.text[a:b])
         if key not in (whole.pairs if (a, b) == (0, len(h.passage.text)) else windows.pairs):
             return False
@@ -314,6 +342,7 @@ def main() -> None:
         p.add_argument("--cache", type=Path, default=CACHE)
         p.add_argument("--limit", type=int, default=None, help="only the first N questions of the sampling order")
         p.add_argument("--tokens", type=int, default=WINDOW_TOKENS)
+        p.add_argument("--from-rank", type=int, default=1, help="windows: read the windows of this rank on only")
     p = sub.add_parser("score")
     p.add_argument("--squad", type=Path, default=SQUAD_DEV)
     p.add_argument("--cache", type=Path, default=CACHE)
@@ -322,6 +351,7 @@ def main() -> None:
     p.add_argument("--weights", default="manifest", help="manifest (as OpenBook), default, or MARGIN,RETRIEVAL")
     p.add_argument("--retune", action="store_true", help="choose the cascade for these weights on articles 1-24")
     p.add_argument("--slack", type=float, default=SLACK, help="F1 allowed below reading all K, articles 1-24")
+    p.add_argument("--units", choices=UNITS, default="windows after the first", help="how windows are read")
     p.add_argument("--out", default="cascade-dev")
     args = parser.parse_args()
     if args.command == "score":

@@ -13,6 +13,7 @@ from openbook.ingest.loaders import load_documents
 from openbook.qa.cascade import DEFAULT_CASCADES, READ_ALL, Cascade, default_cascade
 from openbook.qa.pipeline import OpenBook, RankedAnswer
 from openbook.qa.rerank import Weights
+from openbook.reading.window import evidence_window
 from openbook.retrieval.retriever import Retriever
 from openbook.types import Passage, SearchResult
 
@@ -105,6 +106,31 @@ def test_a_cascade_that_never_settles_reads_and_ranks_as_reading_all(books):
         assert [(a.text, a.passage.id) for a in mine] == [(a.text, a.passage.id) for a in theirs]
         # the passages go through the model in other batches (other padding), which moves logits by ~0.01
         assert [a.score for a in mine] == pytest.approx([a.score for a in theirs], abs=0.05)
+
+
+def test_passages_after_the_first_are_read_as_their_evidence_windows(books):
+    full, _ = books
+    window = 24  # word pieces: a sentence or two of these passages
+    book = OpenBook(
+        retriever=full.retriever, reader=full.reader, k=5, cascade=Cascade(first=1, lead=math.inf, window=window)
+    )
+    tokenizer = full.reader.tokenizer
+    cut = 0
+    for question in [*SETTLED, *WEAK]:
+        candidates = book.candidates([question])[0]
+        assert book.last_read == [5]
+        for c in candidates:
+            shown = " ".join(c.passage.text[c.start : c.end].split())  # the answer as shown: white space collapsed
+            assert shown == c.text  # offsets point into the passage, not the window
+            if c.retrieval_rank == 1:
+                continue  # the first passage is read whole
+            a, b = evidence_window(question, c.passage.text, tokenizer, window)
+            assert a <= c.start and c.end <= b, (question, c.text)
+            if (a, b) != (0, len(c.passage.text)):
+                cut += 1
+                alone = full.reader.read(question, [c.passage.text[a:b]], top_k=50)  # the window read by itself
+                assert (c.start - a, c.end - a) in {(x.start, x.end) for x in alone}
+    assert cut > 10  # most candidates after the first passage came from windows shorter than their passage
 
 
 def test_it_reads_on_only_the_passages_that_could_overtake_the_best_answer():

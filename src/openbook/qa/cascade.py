@@ -12,7 +12,10 @@ passages with ``lead_j < lead`` (ranks are in retrieval order, so these are the 
 fused score only grows as more is read, so no passage left out could have been needed by the same rule. When the best
 answer's own margin over its passage's null score is below ``margin``, the first passages did not hold a convincing
 answer and it reads all the rest. It never reads more than ``most`` passages, which bounds the slowest questions (those
-whose first passages settle nothing) below the cost of reading all ``k``.
+whose first passages settle nothing) below the cost of reading all ``k``. With ``window``, the passages read after the
+first ones are read as their evidence windows (:func:`openbook.reading.window.evidence_window`: the run of whole
+sentences, at most ``window`` word pieces, holding the most of the question's words), so the slowest questions read
+shorter rows.
 
 The thresholds depend on the scale of the fused score, so a cascade is tuned for one retrieval mode and one set of
 reranking weights (``weights``); :func:`default_cascade` applies it only with those weights and reads all ``k``
@@ -44,14 +47,16 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Cascade:
     """Read the top ``first`` passages, then the unread passages whose lead is below ``lead`` (all of them when the best
-    answer's margin is below ``margin``), at most ``most`` passages in all. ``weights``: the reranking weights the
-    thresholds were tuned with (None: any)."""
+    answer's margin is below ``margin``), at most ``most`` passages in all, those after the first ones as evidence
+    windows of at most ``window`` word pieces (None: whole). ``weights``: the reranking weights the thresholds were
+    tuned with (None: any)."""
 
     first: int = 1
     lead: float = math.inf  # inf: read every passage
     margin: float = -math.inf
     most: int = 1_000_000
     weights: Weights | None = None
+    window: int | None = None
 
     def more(self, best: RankedAnswer | None, unread: Sequence[SearchResult], weights: Weights) -> int:
         """How many of the ``unread`` passages (best first) to read after the first ones (whose best answer is

@@ -17,6 +17,7 @@ from openbook.qa.cascade import READ_ALL, Cascade, default_cascade
 from openbook.qa.confidence import Confidence
 from openbook.qa.rerank import DEFAULT_WEIGHTS, SPAN_ONLY, Weights
 from openbook.reading.reader import Answer, Reader
+from openbook.reading.window import evidence_window
 from openbook.retrieval.retriever import Retriever, Where
 from openbook.types import Passage, SearchResult
 
@@ -237,7 +238,7 @@ class OpenBook:
         found = self._read(questions, hits, [0] * len(hits), upto)
         if not rule.reads_all:
             more = [rule.more(self._best(c), h[n:], self.weights) for c, h, n in zip(found, hits, upto)]
-            later = self._read(questions, hits, upto, [n + m for n, m in zip(upto, more)])
+            later = self._read(questions, hits, upto, [n + m for n, m in zip(upto, more)], rule.window)
             found = [_keep(a + b) for a, b in zip(found, later)]
             upto = [n + m for n, m in zip(upto, more)]
         self.last_read = upto
@@ -245,17 +246,36 @@ class OpenBook:
         return list(zip(hits, found))
 
     def _read(
-        self, questions: Sequence[str], hits: list[list[SearchResult]], start: list[int], end: list[int]
+        self,
+        questions: Sequence[str],
+        hits: list[list[SearchResult]],
+        start: list[int],
+        end: list[int],
+        window: int | None = None,
     ) -> list[list[RankedAnswer]]:
-        """Candidates from passages ``start[i]:end[i]`` of each question, read in one batch."""
+        """Candidates from passages ``start[i]:end[i]`` of each question, read in one batch (each passage as its
+        evidence window of at most ``window`` word pieces, when given)."""
         todo = [i for i in range(len(questions)) if end[i] > start[i]]
         found: list[list[RankedAnswer]] = [[] for _ in questions]
-        if todo:
-            read = self.reader.read_batch(
-                [(questions[i], [h.passage for h in hits[i][start[i] : end[i]]]) for i in todo], top_k=CANDIDATES
-            )
-            for i, answers in zip(todo, read):
-                found[i] = join(hits[i][start[i] : end[i]], answers)
+        if not todo:
+            return found
+        asked, shifts = [], []
+        for i in todo:
+            texts: list[Passage | str] = []
+            at: list[int] = []
+            for h in hits[i][start[i] : end[i]]:
+                a, b = (0, len(h.passage.text))
+                if window is not None:
+                    a, b = evidence_window(questions[i], h.passage.text, self.reader.tokenizer, window)
+                texts.append(h.passage if (a, b) == (0, len(h.passage.text)) else h.passage.text[a:b])
+                at.append(a)
+            asked.append((questions[i], texts))
+            shifts.append(at)
+        for i, answers, at in zip(todo, self.reader.read_batch(asked, top_k=CANDIDATES), shifts):
+            for a in answers:  # offsets into the window → into the passage
+                a.start += at[a.passage_index]
+                a.end += at[a.passage_index]
+            found[i] = join(hits[i][start[i] : end[i]], answers)
         return found
 
     def _best(self, candidates: list[RankedAnswer]) -> RankedAnswer | None:

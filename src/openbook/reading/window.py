@@ -7,7 +7,7 @@ of at most ``max_tokens`` word pieces that holds the most evidence, widened with
 fits. With no evidence at all, or a passage that fits in ``max_tokens`` anyway, the window is the whole passage.
 
 The window is given as character offsets ``(start, end)`` into the passage: read ``text[start:end]`` and add
-``start`` to the answer's offsets to point into the passage again (:func:`shift`).
+``start`` to the answer's offsets to point into the passage again.
 """
 
 from __future__ import annotations
