@@ -20,7 +20,7 @@ import json
 import math
 import pickle
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -118,8 +118,11 @@ class Prefixes:
     ret: np.ndarray
 
 
-def prefixes(questions, hits, rows, units: str, weights, whole: PairCache, windows, tokenizer, tokens: int) -> Prefixes:
-    """Replay reading ranks 1..m for every question of ``rows`` and m = 1..K, each rank read as ``units`` says."""
+def prefixes(
+    questions, hits, rows, units: str, weights, whole: PairCache, windows, tokenizer, tokens: int | tuple[int, ...]
+) -> Prefixes:
+    """Replay reading ranks 1..m for every question of ``rows`` and m = 1..K, each rank read as ``units`` says (its
+    window's cap: ``tokens``, or ``tokens[rank]``)."""
     from openbook.evaluation.qa import _em_f1
     from openbook.evaluation.signals import Pair
     from openbook.qa.pipeline import CANDIDATES, join
@@ -135,7 +138,7 @@ def prefixes(questions, hits, rows, units: str, weights, whole: PairCache, windo
             text = h.passage.text
             a, b = (0, len(text))
             if units[j] == "e":
-                a, b = evidence_window(q.question, text, tokenizer, tokens)
+                a, b = evidence_window(q.question, text, tokenizer, tokens if isinstance(tokens, int) else tokens[j])
             if (a, b) == (0, len(text)):
                 pair = whole.pairs[_pair_key(q.question, text)]
             else:
@@ -205,6 +208,8 @@ def retune(pre: Prefixes, weights, tune_rows: np.ndarray, slack: float, full: fl
                 cost = (s["tokens_read_p95"], s["tokens_read_mean"])
                 if s["f1"] >= full - slack and (best is None or cost < best[0]):
                     best = (cost, c)
+    if best is None:
+        raise SystemExit(f"no cascade of the grid is within {slack} F1 of reading all {K} on the tuning questions")
     return best[1]
 
 
@@ -252,39 +257,73 @@ def score(args) -> None:
         kept.write_bytes(pickle.dumps(pre, protocol=pickle.HIGHEST_PROTOCOL))
     print(f"replayed {len(rows)} questions in {time.perf_counter() - began:.0f} s", flush=True)
     cascade = DEFAULT_CASCADES.get("hybrid", READ_ALL)
+    window = cascade.window if args.window is None else (args.window or None)
+    read = pre  # the reads the cascade replays: whole passages, or windows after the first
+    if window:
+        read = windowed(args, questions, hits, rows, weights, whole, reader.tokenizer, window)
     if args.retune:
-        cascade = retune(pre, weights, tune_rows, args.slack)
+        full = 100 * pre.f1[tune_rows, K - 1].mean()
+        cascade = replace(retune(read, weights, tune_rows, args.slack, full), window=window)
         print(f"retuned for {weights}: {cascade}", flush=True)
+    elif window != cascade.window:
+        cascade = replace(cascade, window=window)
+
+    def both(part: np.ndarray) -> dict:
+        return {
+            "read all five": summary(pre, np.full(len(rows), K), part),
+            "cascade": summary(read, simulate(read, cascade, weights), part),
+        }
+
+    held_out = np.flatnonzero((article >= 24) & (article < 48))
     result = {
-        "command": "benchmarks/cascade_dev.py score" + (" --retune" if args.retune else ""),
+        "command": "benchmarks/cascade_dev.py score"
+        + (f" --retune --slack {args.slack}" if args.retune else "")
+        + (f" --window {args.window}" if args.window is not None else ""),
         "weights": {"margin": weights.margin, "retrieval": weights.retrieval},
-        "cascade": {"first": cascade.first, "lead": cascade.lead, "margin": cascade.margin, "most": cascade.most},
+        "cascade": {
+            "first": cascade.first,
+            "lead": cascade.lead,
+            "margin": cascade.margin,
+            "most": cascade.most,
+            "window": cascade.window,
+        },
         "retuned": bool(args.retune),
         "retune_slack_f1_on_articles_1_24": args.slack if args.retune else None,
         "k": K,
         "questions_read": len(rows),
         "questions_in_dev": len(questions),
-        "all_read": {
-            "read all five": summary(pre, np.full(len(rows), K), every),
-            "cascade": summary(pre, simulate(pre, cascade, weights), every),
-        },
-        "every_3rd_question": {
-            "read all five": summary(pre, np.full(len(rows), K), third),
-            "cascade": summary(pre, simulate(pre, cascade, weights), third),
-        },
-        "articles_1_24_tuning": {
-            "read all five": summary(pre, np.full(len(rows), K), tune_rows),
-            "cascade": summary(pre, simulate(pre, cascade, weights), tune_rows),
-        },
-        "articles_25_48": {
-            "read all five": summary(pre, np.full(len(rows), K), np.flatnonzero((article >= 24) & (article < 48))),
-            "cascade": summary(pre, simulate(pre, cascade, weights), np.flatnonzero((article >= 24) & (article < 48))),
-        },
+        "all_read": both(every),
+        "every_3rd_question": both(third),
+        "articles_1_24_tuning": both(tune_rows),
+        "articles_25_48": both(held_out),
     }
     if args.windows and (args.windows / "pairs.pkl").is_file():
         result["evidence_windows"] = _windows_result(args, questions, hits, rows, weights, whole, reader, pre, cascade)
     write_result(args.out, result)  # benchmarks/results/OUT.json
     print(json.dumps(result, indent=1))
+
+
+def windowed(args, questions, hits, rows, weights, whole, tokenizer, window: int) -> Prefixes:
+    """The replay of every question of ``rows`` with passages 2-5 read as their evidence windows of ``window`` word
+    pieces, from the windows cache ``CACHE-wWINDOW`` (``windows --tokens WINDOW --from-rank 2``); kept for reruns."""
+    cache = args.cache.with_name(f"{args.cache.name}-w{window}")
+    units = UNITS["windows after the first"]
+    kept = cache / f"prefixes-{weights.margin}-{weights.retrieval}-w{window}-{len(rows)}.pkl"
+    if kept.is_file():
+        return pickle.loads(kept.read_bytes())
+    windows = PairCache(cache / "pairs.pkl")
+    missing = [i for i in rows if not _has_windows(questions[i], hits[i], units, tokenizer, window, whole, windows)]
+    if missing:
+        raise SystemExit(
+            f"{len(missing)} questions lack their windows of {window} tokens: run "
+            f"benchmarks/cascade_dev.py windows --tokens {window} --from-rank 2 --cache {cache} "
+            f"(with {args.cache}/dev-hits.pkl copied there first)"
+        )
+    began = time.perf_counter()
+    pre = prefixes(questions, hits, rows, units, weights, whole, windows, tokenizer, window)
+    kept.write_bytes(pickle.dumps(pre, protocol=pickle.HIGHEST_PROTOCOL))
+    print(f"replayed {len(rows)} questions with windows of {window} in {time.perf_counter() - began:.0f} s", flush=True)
+    return pre
 
 
 def _windows_result(args, questions, hits, rows, weights, whole, reader, pre, cascade) -> dict:
@@ -351,6 +390,9 @@ def main() -> None:
     p.add_argument("--weights", default="manifest", help="manifest (as OpenBook), default, or MARGIN,RETRIEVAL")
     p.add_argument("--retune", action="store_true", help="choose the cascade for these weights on articles 1-24")
     p.add_argument("--slack", type=float, default=SLACK, help="F1 allowed below reading all K, articles 1-24")
+    p.add_argument(
+        "--window", type=int, default=None, help="the cascade's window cap (default: the default cascade's; 0: whole)"
+    )
     p.add_argument("--units", choices=UNITS, default="windows after the first", help="how windows are read")
     p.add_argument("--out", default="cascade-dev")
     args = parser.parse_args()

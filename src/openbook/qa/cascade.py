@@ -74,9 +74,9 @@ class Cascade:
 
 READ_ALL = Cascade(first=1_000_000)
 # per retrieval mode, tuned on SQuAD v1.1 dev articles 1-24 for the weights given
-# (benchmarks/cascade_dev.py score --retune)
+# (benchmarks/cascade_dev.py score --retune --window 96 --slack 0.2)
 DEFAULT_CASCADES: dict[str, Cascade] = {
-    "hybrid": Cascade(first=1, lead=36.94, most=4, weights=Weights(margin=1.0, retrieval=5.0)),
+    "hybrid": Cascade(first=1, lead=36.94, most=5, weights=Weights(margin=1.0, retrieval=5.0), window=96),
 }
 
 

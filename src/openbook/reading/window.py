@@ -69,7 +69,7 @@ def evidence_window(question: str, text: str, tokenizer: WordPiece, max_tokens: 
             if size > max_tokens and j > i:
                 break
             covered |= held[j]
-            key = (sum(weight[t] for t in covered), -size)
+            key = (math.fsum(weight[t] for t in covered), -size)  # fsum: the same whatever the set order
             if best_key is None or key > best_key:
                 best, best_key = (i, j), key
     assert best is not None and best_key is not None
