@@ -142,3 +142,31 @@ def test_fewer_threads_than_cores_run_unpinned(standin_dir):
     assert one._compiled.get_property("ENABLE_CPU_PINNING") is False
     every = CompiledModel(standin_dir / "dynamic", threads=cores)
     assert int(every._compiled.get_property("INFERENCE_NUM_THREADS")) == cores
+
+
+def test_loading_models_on_threads_at_once_keeps_the_process_locale(tmp_path):
+    # OpenVINO switches the C locale while it loads a model from its cache; unguarded, two threads at once left the
+    # process in "C" most rounds (and Python's default text encoding with it: ASCII)
+    import locale
+    import threading
+
+    from openbook.config import DEFAULT_READER, DEFAULT_RETRIEVER, resolve_model
+    from openbook.models.runtime import find_model_file, keeping_locale
+
+    core = ov.Core()
+    core.set_property({"CACHE_DIR": str(tmp_path / "cache")})
+    paths = [str(find_model_file(resolve_model(None, name))) for name in (DEFAULT_READER, DEFAULT_RETRIEVER)]
+    before = locale.setlocale(locale.LC_ALL)
+
+    def load(path: str) -> None:
+        with keeping_locale():
+            core.read_model(path)
+            core.compile_model(path, "CPU")
+
+    for _ in range(6):
+        threads = [threading.Thread(target=load, args=(p,)) for p in paths * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert locale.setlocale(locale.LC_ALL) == before

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import locale
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +101,30 @@ def core() -> ov.Core:
             except (OSError, RuntimeError):
                 pass  # a cache folder that cannot be made only costs the compile time
     return _core
+
+
+_locale_lock = threading.Lock()
+_loading = 0  # OpenVINO reads and compiles under way
+_process_locale = ""
+
+
+@contextmanager
+def keeping_locale() -> Iterator[None]:
+    """Around an OpenVINO read or compile: OpenVINO switches the C locale while it loads a model and puts it back, and
+    two threads loading at once can leave it switched to "C" (Python's default text encoding then turns ASCII). When
+    the last load under way ends, the process's locale is put back."""
+    global _loading, _process_locale
+    with _locale_lock:
+        if _loading == 0:
+            _process_locale = locale.setlocale(locale.LC_ALL)
+        _loading += 1
+    try:
+        yield
+    finally:
+        with _locale_lock:
+            _loading -= 1
+            if _loading == 0 and locale.setlocale(locale.LC_ALL) != _process_locale:
+                locale.setlocale(locale.LC_ALL, _process_locale)
 
 
 def find_model_file(path: Path) -> Path:
@@ -232,7 +260,8 @@ class CompiledModel:
         model pays a one-off set-up (about 35 ms here), which a background compile takes off the question's path."""
         # The file itself, not the model read above: the model cache then keys it by its path instead of hashing the
         # whole graph and weights (0.3 s of each start here); a model left as read compiles the same either way.
-        compiled = core().compile_model(str(self.path), "CPU", config)
+        with keeping_locale():
+            compiled = core().compile_model(str(self.path), "CPU", config)
         request = compiled.create_infer_request()
         length = self.shape.length
         # never a full 384-token pass of a large static model
@@ -259,7 +288,8 @@ class CompiledModel:
 
     def _read(self) -> ov.Model:
         try:
-            return core().read_model(self.path)
+            with keeping_locale():
+                return core().read_model(self.path)
         except RuntimeError as exc:
             raise OpenbookError(f"cannot read model {self.path}: {str(exc).splitlines()[0]}") from None
 
@@ -274,7 +304,8 @@ class CompiledModel:
         try:
             dims = [target.batch or -1, target.length or -1]
             model.reshape({i.get_any_name(): ov.PartialShape(dims) for i in model.inputs})
-            compiled = core().compile_model(model, "CPU", config)
+            with keeping_locale():
+                compiled = core().compile_model(model, "CPU", config)
             out = compiled.create_infer_request().infer(self.feed(probe))
             if any(out[o].shape[:1] != (rows,) for o in compiled.outputs):
                 raise RuntimeError("outputs do not follow the batch")
