@@ -265,8 +265,8 @@ def score(args) -> None:
         full = 100 * pre.f1[tune_rows, K - 1].mean()
         cascade = replace(retune(read, weights, tune_rows, args.slack, full), window=window)
         print(f"retuned for {weights}: {cascade}", flush=True)
-    elif window != cascade.window:
-        cascade = replace(cascade, window=window)
+    elif window != cascade.window or args.most is not None:
+        cascade = replace(cascade, window=window, most=args.most or cascade.most)
 
     def both(part: np.ndarray) -> dict:
         return {
@@ -278,7 +278,8 @@ def score(args) -> None:
     result = {
         "command": "benchmarks/cascade_dev.py score"
         + (f" --retune --slack {args.slack}" if args.retune else "")
-        + (f" --window {args.window}" if args.window is not None else ""),
+        + (f" --window {args.window}" if args.window is not None else "")
+        + (f" --most {args.most}" if args.most is not None else ""),
         "weights": {"margin": weights.margin, "retrieval": weights.retrieval},
         "cascade": {
             "first": cascade.first,
@@ -393,6 +394,7 @@ def main() -> None:
     p.add_argument(
         "--window", type=int, default=None, help="the cascade's window cap (default: the default cascade's; 0: whole)"
     )
+    p.add_argument("--most", type=int, default=None, help="the default cascade with another cap on passages read")
     p.add_argument("--units", choices=UNITS, default="windows after the first", help="how windows are read")
     p.add_argument("--out", default="cascade-dev")
     args = parser.parse_args()
