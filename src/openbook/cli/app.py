@@ -227,14 +227,14 @@ def ask(
     min_confidence: MinConfidenceOpt = None,
     read_all: Annotated[
         bool,
-        typer.Option("--read-all", help="Read all k passages, not only those that could still change the answer."),
+        typer.Option("--read-all", help="Read all k passages whole, not only those that could still change the answer."),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Answer a question from the top passages: the answer highlighted in its passage, then the next best.
 
-    The best-ranked passage is read first and the others only when they could still change the answer (the reading
-    cascade); --read-all reads all k."""
+    The best-ranked passage is read first, and the others (as the sentences that share the question's words) only when
+    they could still change the answer (the reading cascade); --read-all reads all k whole."""
     from openbook.index.filters import parse_where
     from openbook.qa.pipeline import OpenBook
     from openbook.scale.shards import open_retriever

@@ -39,7 +39,7 @@ def serve(
     max_batch: Annotated[int, typer.Option(help="Most questions answered by one batched model call.")] = 16,
     read_all: Annotated[
         bool,
-        typer.Option("--read-all", help="Read all k passages by default, not only those that could change the answer."),
+        typer.Option("--read-all", help="Read all k passages whole by default, not only those that could change the answer."),
     ] = False,
 ) -> None:
     """Answer questions over HTTP: a JSON API (OpenAPI at /docs) and a web page at http://HOST:PORT/."""
