@@ -63,7 +63,7 @@ def read(args) -> None:
 
     args.cache.mkdir(parents=True, exist_ok=True)
     questions = load_squad(args.squad)
-    hits = _load_hits(args.cache)
+    hits = _load_hits(args.cache) or _load_hits(CACHE)  # a new windows cache starts from the whole reads' hits
     pairs = PairCache(args.cache / "pairs.pkl")
     reader = Reader(resolve_model(None, DEFAULT_READER))
     retriever = None
@@ -317,8 +317,7 @@ def windowed(args, questions, hits, rows, weights, whole, tokenizer, window: int
     if missing:
         raise SystemExit(
             f"{len(missing)} questions lack their windows of {window} tokens: run "
-            f"benchmarks/cascade_dev.py windows --tokens {window} --from-rank 2 --cache {cache} "
-            f"(with {args.cache}/dev-hits.pkl copied there first)"
+            f"benchmarks/cascade_dev.py windows --tokens {window} --from-rank 2 --cache {cache}"
         )
     began = time.perf_counter()
     pre = prefixes(questions, hits, rows, units, weights, whole, windows, tokenizer, window)
