@@ -1,15 +1,16 @@
 """The reading cascade and evidence windows on all of SQuAD v1.1 dev: open-book F1 and tokens read, from cached reads.
 
     nice -n 10 .venv/bin/python benchmarks/cascade_dev.py read      # every question's top-5 passages, read whole, once
-    nice -n 10 .venv/bin/python benchmarks/cascade_dev.py windows   # the evidence window of each passage, read once
-    .venv/bin/python benchmarks/cascade_dev.py score                # read all five / cascade / windows, all of dev
+    nice -n 10 .venv/bin/python benchmarks/cascade_dev.py windows --tokens 96 --from-rank 2 --cache cache/dev-w96
+    .venv/bin/python benchmarks/cascade_dev.py score                # read all five / the default cascade, all of dev
 
 ``read`` and ``windows`` keep what the reader saw in each (question, text) pair in ``cache/pairs.pkl`` (the format of
 :mod:`openbook.evaluation.signals`, so a copy of another setting's ``pairs.pkl`` is reused, never read again) and each
 question's hits in ``cache/dev-hits.pkl``. ``score`` replays :class:`openbook.qa.cascade.Cascade` and
 :func:`openbook.qa.pipeline.rerank` exactly on those reads (a window's spans shifted to passage offsets) with the
 reranking weights in force (``--weights``: the reader manifest's, else the defaults) and writes
-benchmarks/results/cascade-dev.json. After the weights change, ``score --retune`` chooses the cascade's lead threshold
+benchmarks/results/cascade-dev.json (``--window N``: the cascade's windows of N word pieces, from ``cache/dev-wN``; 0:
+whole passages). After the weights change, ``score --retune --window 96`` chooses the cascade's lead threshold
 on articles 1-24 for the new weights from the same cache, in seconds.
 """
 
@@ -118,11 +119,8 @@ class Prefixes:
     ret: np.ndarray
 
 
-def prefixes(
-    questions, hits, rows, units: str, weights, whole: PairCache, windows, tokenizer, tokens: int | tuple[int, ...]
-) -> Prefixes:
-    """Replay reading ranks 1..m for every question of ``rows`` and m = 1..K, each rank read as ``units`` says (its
-    window's cap: ``tokens``, or ``tokens[rank]``)."""
+def prefixes(questions, hits, rows, units: str, weights, whole: PairCache, windows, tokenizer, tokens: int) -> Prefixes:
+    """Replay reading ranks 1..m for every question of ``rows`` and m = 1..K, each rank read as ``units`` says."""
     from openbook.evaluation.qa import _em_f1
     from openbook.evaluation.signals import Pair
     from openbook.qa.pipeline import CANDIDATES, join
@@ -138,7 +136,7 @@ def prefixes(
             text = h.passage.text
             a, b = (0, len(text))
             if units[j] == "e":
-                a, b = evidence_window(q.question, text, tokenizer, tokens if isinstance(tokens, int) else tokens[j])
+                a, b = evidence_window(q.question, text, tokenizer, tokens)
             if (a, b) == (0, len(text)):
                 pair = whole.pairs[_pair_key(q.question, text)]
             else:
@@ -265,7 +263,7 @@ def score(args) -> None:
         full = 100 * pre.f1[tune_rows, K - 1].mean()
         cascade = replace(retune(read, weights, tune_rows, args.slack, full), window=window)
         print(f"retuned for {weights}: {cascade}", flush=True)
-    elif window != cascade.window or args.most is not None:
+    else:
         cascade = replace(cascade, window=window, most=args.most or cascade.most)
 
     def both(part: np.ndarray) -> dict:
@@ -298,7 +296,7 @@ def score(args) -> None:
         "articles_1_24_tuning": both(tune_rows),
         "articles_25_48": both(held_out),
     }
-    if args.windows and (args.windows / "pairs.pkl").is_file():
+    if args.windows:
         result["evidence_windows"] = _windows_result(args, questions, hits, rows, weights, whole, reader, pre, cascade)
     write_result(args.out, result)  # benchmarks/results/OUT.json
     print(json.dumps(result, indent=1))
@@ -327,8 +325,8 @@ def windowed(args, questions, hits, rows, weights, whole, tokenizer, window: int
 
 
 def _windows_result(args, questions, hits, rows, weights, whole, reader, pre, cascade) -> dict:
-    """Every question whose windows were read for the units of ``--units``: read all five and the cascade with windows,
-    and (``--retune``) the cascade retuned for windows against reading all five whole passages."""
+    """Every question whose windows were read for the units of ``--units``: read all five and the cascade, whole and
+    with windows (``score --retune --window N`` retunes the cascade for windows)."""
     windows = PairCache(args.windows / "pairs.pkl")
     tok = reader.tokenizer
     units = UNITS[args.units]
@@ -339,23 +337,12 @@ def _windows_result(args, questions, hits, rows, weights, whole, reader, pre, ca
     print(f"{len(sub)} questions have their windows read ({args.units}, {args.tokens} tokens)", flush=True)
     p = prefixes(questions, hits, sub, units, weights, whole, windows, tok, args.tokens)
     whole_sub = Prefixes(*(getattr(pre, f)[sample] for f in ("fused", "margin", "em", "f1", "tokens", "ret")))
-    titles = {t: n for n, t in enumerate(dict.fromkeys(q.title for q in questions))}
-    article = np.array([titles[questions[i].title] for i in sub])
     at = np.arange(len(sub))
-    tune = np.flatnonzero(article < 24)
     out = {"questions": len(sub), "window_tokens": args.tokens, "units": args.units}
     out["read all five, whole"] = summary(whole_sub, np.full(len(sub), K), at)
     out["cascade, whole"] = summary(whole_sub, simulate(whole_sub, cascade, weights), at)
     out[f"read all five, {args.units}"] = summary(p, np.full(len(sub), K), at)
     out[f"cascade, {args.units}"] = summary(p, simulate(p, cascade, weights), at)
-    if args.retune:
-        full = 100 * whole_sub.f1[tune, K - 1].mean()
-        c = retune(p, weights, tune, args.slack, full)
-        print(f"retuned with windows: {c}", flush=True)
-        out["retuned"] = {"first": c.first, "lead": c.lead, "margin": c.margin, "most": c.most}
-        for name, part in (("all", at), ("articles 1-24", tune), ("articles 25-48", np.flatnonzero(article >= 24))):
-            out[f"retuned cascade, {args.units}, {name}"] = summary(p, simulate(p, c, weights), part)
-            out[f"read all five, whole, {name}"] = summary(whole_sub, np.full(len(sub), K), part)
     return out
 
 
@@ -385,7 +372,9 @@ def main() -> None:
     p = sub.add_parser("score")
     p.add_argument("--squad", type=Path, default=SQUAD_DEV)
     p.add_argument("--cache", type=Path, default=CACHE)
-    p.add_argument("--windows", type=Path, default=None, help="a windows cache (default: CACHE-wTOKENS)")
+    p.add_argument(
+        "--windows", type=Path, default=None, help="also compare --units windows of --tokens from this cache"
+    )
     p.add_argument("--tokens", type=int, default=WINDOW_TOKENS)
     p.add_argument("--weights", default="manifest", help="manifest (as OpenBook), default, or MARGIN,RETRIEVAL")
     p.add_argument("--retune", action="store_true", help="choose the cascade for these weights on articles 1-24")
@@ -398,7 +387,6 @@ def main() -> None:
     p.add_argument("--out", default="cascade-dev")
     args = parser.parse_args()
     if args.command == "score":
-        args.windows = args.windows or args.cache.with_name(f"{args.cache.name}-w{args.tokens}")
         score(args)
     else:
         read(args)
